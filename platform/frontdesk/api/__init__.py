@@ -1,0 +1,1 @@
+"""What every HTTP controller shares: dependencies, problem details, pagination."""

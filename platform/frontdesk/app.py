@@ -1,0 +1,84 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Response, get
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from sqlalchemy import text
+
+from frontdesk import __version__
+from frontdesk.api.deps import DEPENDENCIES
+from frontdesk.api.problems import EXCEPTION_HANDLERS
+from frontdesk.config import Settings, load_settings
+from frontdesk.runtime import Runtime
+
+log = logging.getLogger("frontdesk")
+
+
+@get("/healthz", include_in_schema=False, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    """The process is up (liveness)."""
+    return {"status": "ok"}
+
+
+@get("/readyz", include_in_schema=False)
+async def readyz(state: State) -> Response[dict[str, object]]:
+    """The process can serve: the database answers (readiness)."""
+    runtime: Runtime = state.runtime
+    checks: dict[str, str] = {}
+    try:
+        async with runtime.db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # readiness reports, it does not raise
+        checks["database"] = f"error: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return Response(
+        {"status": "ok" if ok else "unavailable", "checks": checks},
+        status_code=200 if ok else 503,
+    )
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
+    """Build the app; ``runtime`` lets tests and the demo share one already built."""
+    from frontdesk.auth.endpoints import CONTROLLERS as AUTH
+    from frontdesk.identity.endpoints import CONTROLLERS as IDENTITY
+    from frontdesk.tenancy.endpoints import CONTROLLERS as TENANCY
+    from frontdesk.tickets.endpoints import CONTROLLERS as TICKETS
+
+    settings = settings or (runtime.settings if runtime else load_settings())
+    owned = runtime is None
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        rt = runtime or Runtime(settings)
+        await rt.start()
+        app.state.runtime = rt
+        try:
+            yield
+        finally:
+            if owned:
+                await rt.close()
+
+    return Litestar(
+        route_handlers=[healthz, readyz, *TENANCY, *AUTH, *IDENTITY, *TICKETS],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Frontdesk API",
+            version=__version__,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        response_cache_config=ResponseCacheConfig(),
+        debug=False,
+    )

@@ -1,0 +1,1 @@
+"""Users, roles, permissions, teams and tokens: who may do what."""

@@ -1,0 +1,321 @@
+"""HTTP API for sign-in, users, roles, teams, API tokens and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, delete, get, patch, post, put
+from litestar.params import FromQuery
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.api.deps import Actor, Cipher, Db, Rt, needs
+from frontdesk.api.pagination import Page, check_limit, decode_cursor, encode_cursor
+from frontdesk.audit import service as audit
+from frontdesk.auth import schemas as s
+from frontdesk.auth import service as auth
+from frontdesk.auth import tokens
+from frontdesk.auth.models import User
+from frontdesk.auth.permissions import Permission as P
+from frontdesk.crypto.cipher import TenantCipher
+from frontdesk.crypto.service import load_tenant_cipher
+from frontdesk.db import enter_tenant
+from frontdesk.errors import InvalidInput, Unauthenticated
+from frontdesk.tenancy.service import get_tenant_by_slug
+
+
+async def _user_out(session: AsyncSession, cipher: Cipher, user: User) -> s.UserOut:
+    role = await auth.get_role(session, user.role_id)
+    return s.UserOut.of(
+        user,
+        email=auth.user_email(cipher, user),
+        role=role.name,
+        team_ids=sorted(await auth.team_ids_of(session, user.id)),
+    )
+
+
+class SessionController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post("/login", status_code=HTTP_200_OK)
+    async def login(self, data: s.LoginIn, db: Db, runtime: Rt) -> auth.TokenPair:
+        try:
+            tenant = await get_tenant_by_slug(db, data.tenant)
+        except Exception:
+            raise Unauthenticated("wrong tenant, email or password") from None
+        await enter_tenant(db, tenant.id)
+        cipher = await load_tenant_cipher(db, runtime.keyring, tenant.id)
+        return await auth.login(db, runtime, cipher, email=data.email, password=data.password)
+
+    @post("/refresh", status_code=HTTP_200_OK)
+    async def refresh(self, data: s.RefreshIn, runtime: Rt) -> auth.TokenPair:
+        tenant_id = tokens.tenant_of_opaque_token(data.refresh_token, "fdr")
+        try:
+            async with runtime.db.session(tenant_id) as db:
+                return await auth.refresh(db, runtime, data.refresh_token)
+        except auth.RefreshTokenReused as reused:
+            # A replayed token ends the whole family, in a transaction of its
+            # own: the one above was rolled back with the error.
+            async with runtime.db.session(tenant_id) as db:
+                await auth.revoke_refresh_tokens(db, reused.user_id)
+            raise
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT)
+    async def logout(self, data: s.RefreshIn, db: Db) -> None:
+        await enter_tenant(db, tokens.tenant_of_opaque_token(data.refresh_token, "fdr"))
+        await auth.logout(db, data.refresh_token)
+
+    @get("/me")
+    async def me(self, db: Db, principal: Actor, cipher: TenantCipher) -> s.MeOut:
+        user = await auth.get_user(db, principal.user_id)
+        return s.MeOut(
+            user=await _user_out(db, cipher, user),
+            tenant_id=principal.tenant_id,
+            permissions=sorted(principal.permissions),
+        )
+
+
+class UserController(Controller):
+    path = "/api/v1/users"
+    tags = ["users"]
+
+    @get("/", opt=needs(P.USERS_READ))
+    async def list_users(
+        self,
+        db: Db,
+        cipher: Cipher,
+        principal: Actor,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+    ) -> Page[s.UserOut]:
+        check_limit(limit)
+        users = await auth.list_users(db, limit=limit + 1, after=decode_cursor(cursor))
+        items = [await _user_out(db, cipher, u) for u in users[:limit]]
+        more = len(users) > limit
+        return Page(items=items, next_cursor=encode_cursor(users[limit - 1].id) if more else None)
+
+    @post("/", opt=needs(P.USERS_MANAGE))
+    async def create_user(
+        self, data: s.UserIn, db: Db, cipher: Cipher, principal: Actor
+    ) -> s.UserOut:
+        role = await auth.get_role_by_name(db, data.role)
+        user = await auth.create_user(
+            db,
+            cipher,
+            email=data.email,
+            display_name=data.display_name,
+            password=data.password,
+            role=role,
+            actor_user_id=principal.user_id,
+            locale=data.locale,
+        )
+        for team_id in data.team_ids:
+            team = await auth.get_team(db, team_id)
+            await auth.set_team_member(db, principal.user_id, team, user)
+        return await _user_out(db, cipher, user)
+
+    @get("/{user_id:uuid}", opt=needs(P.USERS_READ))
+    async def get_user(
+        self, user_id: uuid.UUID, db: Db, cipher: Cipher, principal: Actor
+    ) -> s.UserOut:
+        return await _user_out(db, cipher, await auth.get_user(db, user_id))
+
+    @patch("/{user_id:uuid}", opt=needs(P.USERS_MANAGE))
+    async def update_user(
+        self,
+        user_id: uuid.UUID,
+        data: s.UserPatch,
+        db: Db,
+        cipher: Cipher,
+        principal: Actor,
+    ) -> s.UserOut:
+        user = await auth.get_user(db, user_id)
+        role = await auth.get_role_by_name(db, data.role) if data.role is not None else None
+        await auth.update_user(
+            db,
+            principal,
+            user,
+            display_name=data.display_name,
+            role=role,
+            is_active=data.is_active,
+            locale=data.locale,
+        )
+        return await _user_out(db, cipher, user)
+
+
+class RoleController(Controller):
+    path = "/api/v1/roles"
+    tags = ["roles"]
+
+    @get("/", opt=needs(P.USERS_READ))
+    async def list_roles(self, db: Db, principal: Actor) -> list[s.RoleOut]:
+        return [s.RoleOut.of(r, auth.role_permissions(r)) for r in await auth.list_roles(db)]
+
+    @post("/", opt=needs(P.ROLES_MANAGE))
+    async def create_role(self, data: s.RoleIn, db: Db, principal: Actor) -> s.RoleOut:
+        if not data.name.strip() or len(data.name) > 64:
+            raise InvalidInput("a role name is 1–64 characters")
+        role = await auth.create_role(
+            db,
+            principal,
+            name=data.name.strip(),
+            description=data.description,
+            permissions=data.permissions,
+        )
+        return s.RoleOut.of(role, auth.role_permissions(role))
+
+    @patch("/{role_id:uuid}", opt=needs(P.ROLES_MANAGE))
+    async def update_role(
+        self, role_id: uuid.UUID, data: s.RolePatch, db: Db, principal: Actor
+    ) -> s.RoleOut:
+        role = await auth.get_role(db, role_id)
+        await auth.update_role(
+            db, principal, role, description=data.description, permissions=data.permissions
+        )
+        return s.RoleOut.of(role, auth.role_permissions(role))
+
+
+class TeamController(Controller):
+    path = "/api/v1/teams"
+    tags = ["teams"]
+
+    @get("/")
+    async def list_teams(self, db: Db, principal: Actor) -> list[s.TeamOut]:
+        return [s.TeamOut.of(t) for t in await auth.list_teams(db)]
+
+    @post("/", opt=needs(P.TEAMS_MANAGE))
+    async def create_team(self, data: s.TeamIn, db: Db, principal: Actor) -> s.TeamOut:
+        _check_team_fields(data.slug, data.name, data.kind)
+        team = await auth.create_team(
+            db,
+            principal.user_id,
+            slug=data.slug,
+            name=data.name.strip(),
+            kind=data.kind,
+            is_default=data.is_default,
+        )
+        return s.TeamOut.of(team)
+
+    @get("/{team_id:uuid}")
+    async def get_team(self, team_id: uuid.UUID, db: Db, principal: Actor) -> s.TeamOut:
+        return s.TeamOut.of(await auth.get_team(db, team_id))
+
+    @patch("/{team_id:uuid}", opt=needs(P.TEAMS_MANAGE))
+    async def update_team(
+        self, team_id: uuid.UUID, data: s.TeamPatch, db: Db, principal: Actor
+    ) -> s.TeamOut:
+        team = await auth.get_team(db, team_id)
+        if data.kind is not None and data.kind not in s.TEAM_KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(s.TEAM_KINDS)}")
+        await auth.update_team(
+            db, principal, team, name=data.name, kind=data.kind, is_default=data.is_default
+        )
+        return s.TeamOut.of(team)
+
+    @get("/{team_id:uuid}/members")
+    async def list_members(self, team_id: uuid.UUID, db: Db, principal: Actor) -> list[s.MemberOut]:
+        team = await auth.get_team(db, team_id)
+        return [
+            s.MemberOut(team_id=m.team_id, user_id=m.user_id, is_lead=m.is_lead)
+            for m in await auth.team_members(db, [team.id])
+        ]
+
+    @put("/{team_id:uuid}/members/{user_id:uuid}", opt=needs(P.TEAMS_MANAGE))
+    async def set_member(
+        self,
+        team_id: uuid.UUID,
+        user_id: uuid.UUID,
+        data: s.MemberIn,
+        db: Db,
+        principal: Actor,
+    ) -> s.MemberOut:
+        team = await auth.get_team(db, team_id)
+        user = await auth.get_user(db, user_id)
+        member = await auth.set_team_member(db, principal.user_id, team, user, is_lead=data.is_lead)
+        return s.MemberOut(team_id=team.id, user_id=user.id, is_lead=member.is_lead)
+
+    @delete("/{team_id:uuid}/members/{user_id:uuid}", opt=needs(P.TEAMS_MANAGE))
+    async def remove_member(
+        self, team_id: uuid.UUID, user_id: uuid.UUID, db: Db, principal: Actor
+    ) -> None:
+        team = await auth.get_team(db, team_id)
+        await auth.remove_team_member(db, principal, team, user_id)
+
+
+def _check_team_fields(slug: str, name: str, kind: str) -> None:
+    from frontdesk.tenancy.service import _SLUG
+
+    if not _SLUG.match(slug):
+        raise InvalidInput("a team slug is 3–63 lower-case letters, digits and hyphens")
+    if not name.strip() or len(name) > 200:
+        raise InvalidInput("a team name is 1–200 characters")
+    if kind not in s.TEAM_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(s.TEAM_KINDS)}")
+
+
+class ApiTokenController(Controller):
+    path = "/api/v1/api-tokens"
+    tags = ["api tokens"]
+
+    @get("/", opt=needs(P.API_TOKENS_MANAGE))
+    async def list_tokens(self, db: Db, principal: Actor) -> list[s.ApiTokenOut]:
+        return [s.ApiTokenOut.of(t) for t in await auth.list_api_tokens(db)]
+
+    @post("/", opt=needs(P.API_TOKENS_MANAGE))
+    async def create_token(self, data: s.ApiTokenIn, db: Db, principal: Actor) -> s.ApiTokenOut:
+        if not data.name.strip() or len(data.name) > 200:
+            raise InvalidInput("a token name is 1–200 characters")
+        role = await auth.get_role_by_name(db, data.role)
+        row, secret = await auth.create_api_token(
+            db, principal, name=data.name.strip(), role=role, expires_at=data.expires_at
+        )
+        return s.ApiTokenOut.of(row, secret)
+
+    @delete("/{token_id:uuid}", opt=needs(P.API_TOKENS_MANAGE))
+    async def revoke_token(self, token_id: uuid.UUID, db: Db, principal: Actor) -> None:
+        await auth.revoke_api_token(db, principal, token_id)
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit-log"
+    tags = ["audit"]
+
+    @get("/", opt=needs(P.AUDIT_READ))
+    async def list_entries(
+        self,
+        db: Db,
+        principal: Actor,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+        action: FromQuery[str | None] = None,
+        subject_id: FromQuery[uuid.UUID | None] = None,
+    ) -> Page[s.AuditOut]:
+        check_limit(limit)
+        rows = await audit.list_entries(
+            db, limit=limit + 1, before=decode_cursor(cursor), action=action, subject_id=subject_id
+        )
+        items = [
+            s.AuditOut(
+                id=r.id,
+                actor_user_id=r.actor_user_id,
+                action=r.action,
+                subject_type=r.subject_type,
+                subject_id=r.subject_id,
+                data=dict(r.data),
+                created_at=r.created_at,
+            )
+            for r in rows[:limit]
+        ]
+        more = len(rows) > limit
+        return Page(items=items, next_cursor=encode_cursor(rows[limit - 1].id) if more else None)
+
+
+CONTROLLERS = [
+    SessionController,
+    UserController,
+    RoleController,
+    TeamController,
+    ApiTokenController,
+    AuditController,
+]

@@ -1,0 +1,124 @@
+"""The ``frontdesk`` command: demo, serve, db, keys."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import click
+
+from frontdesk.config import Settings, load_settings
+from frontdesk.errors import FrontdeskError
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except FrontdeskError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _run(coro: Any) -> Any:
+    try:
+        return asyncio.run(coro)
+    except FrontdeskError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.version_option(package_name="frontdesk")
+def main() -> None:
+    """Frontdesk: one ticket pipeline for every channel."""
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the latest schema (idempotent)."""
+    from frontdesk.migrate import current_revision, upgrade
+
+    settings = _settings()
+    _run(upgrade(settings, revision))
+    click.echo(f"database at revision {_run(current_revision(settings))}")
+
+
+@main.group()
+def keys() -> None:
+    """Master and tenant keys."""
+
+
+@keys.command("rotate")
+@click.option(
+    "--no-new-version",
+    is_flag=True,
+    help="Only re-wrap under the newest master key already in the keyring "
+    "(when keys come from FRONTDESK_MASTER_KEY, add the new version there first).",
+)
+def keys_rotate(no_new_version: bool) -> None:
+    """Add a master key version and re-wrap every tenant's data keys under it."""
+    from frontdesk.crypto.keyring import add_master_key_version
+    from frontdesk.runtime import Runtime
+    from frontdesk.tenancy.service import rewrap_all_tenant_keys
+
+    settings = _settings()
+    if not no_new_version:
+        try:
+            version = add_master_key_version(settings)
+        except FrontdeskError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"added master key version {version}")
+
+    async def rewrap() -> tuple[int, int]:
+        runtime = Runtime(settings)
+        try:
+            return await rewrap_all_tenant_keys(runtime)
+        finally:
+            await runtime.close()
+
+    tenants, rows = _run(rewrap())
+    click.echo(f"re-wrapped {rows} key(s) of {tenants} tenant(s); old data still decrypts")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the API (production: run behind a load balancer, several processes)."""
+    import uvicorn
+
+    from frontdesk.app import create_app
+
+    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def demo(host: str, port: int) -> None:
+    """Migrate, create a demo tenant with users and tickets, and serve (embedded)."""
+    import uvicorn
+
+    from frontdesk.app import create_app
+    from frontdesk.demo import DEMO_PASSWORD, seed_demo
+    from frontdesk.migrate import upgrade
+
+    settings = _settings()
+    _run(upgrade(settings))
+    created = _run(seed_demo(settings))
+    base = f"http://{host}:{port}"
+    click.echo("")
+    click.echo(f"Frontdesk demo: {base}  (API docs: {base}/schema)")
+    click.echo(f"data folder: {settings.data_dir.resolve()}")
+    click.echo("tenant 'demo'; sign in with POST /api/v1/auth/login, password for all:")
+    click.echo(f"  {DEMO_PASSWORD}")
+    for role, email in created.logins:
+        click.echo(f"  {role:<16} {email}")
+    click.echo("")
+    sys.stdout.flush()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

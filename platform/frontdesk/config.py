@@ -1,0 +1,99 @@
+"""Settings, read once from the environment (``FRONTDESK_*``).
+
+With nothing set, Frontdesk runs embedded: SQLite in the data folder, an
+in-process broker, and a master key generated into the data folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+from frontdesk.errors import ConfigurationError
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    data_dir: Path = Path("frontdesk-data")
+    # The URL migrations and administrative commands use; on PostgreSQL this
+    # role owns the tables.
+    database_url: str = ""
+    # The URL the application itself uses. On PostgreSQL it must be a role
+    # that neither owns the tables nor bypasses row-level security; by
+    # default the owner URL with its user swapped for ``app_db_role``.
+    app_database_url: str = ""
+    app_db_role: str = "frontdesk_app"
+    app_db_password: str = ""
+    redis_url: str = ""
+    # Base64 key, or "1:<b64>,2:<b64>" for a keyring with versions.
+    master_key: str = ""
+    master_key_file: Path | None = None
+    # Signs access tokens; derived from the master key when empty.
+    secret_key: str = ""
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    max_body_bytes: int = 2_000_000
+    public_url: str = "http://127.0.0.1:8000"
+    embedded: bool = True
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people paste and return the async driver's form."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ) if env is None else env
+    data_dir = Path(env.get("FRONTDESK_DATA_DIR") or "frontdesk-data")
+    database_url = env.get("FRONTDESK_DATABASE_URL", "")
+    if not database_url:
+        database_url = f"sqlite+aiosqlite:///{data_dir.resolve() / 'frontdesk.sqlite3'}"
+    database_url = normalise_database_url(database_url)
+    if not (
+        database_url.startswith("sqlite+aiosqlite") or database_url.startswith("postgresql+asyncpg")
+    ):
+        raise ConfigurationError(
+            "FRONTDESK_DATABASE_URL must be a sqlite:// or postgresql:// URL, "
+            f"got {database_url.split(':', 1)[0]}://…"
+        )
+    key_file = env.get("FRONTDESK_MASTER_KEY_FILE")
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        app_database_url=normalise_database_url(env.get("FRONTDESK_APP_DATABASE_URL", "")),
+        app_db_role=env.get("FRONTDESK_APP_DB_ROLE") or "frontdesk_app",
+        app_db_password=env.get("FRONTDESK_APP_DB_PASSWORD", ""),
+        redis_url=env.get("FRONTDESK_REDIS_URL", ""),
+        master_key=env.get("FRONTDESK_MASTER_KEY", ""),
+        master_key_file=Path(key_file) if key_file else None,
+        secret_key=env.get("FRONTDESK_SECRET_KEY", ""),
+        access_token_minutes=_int(env, "FRONTDESK_ACCESS_TOKEN_MINUTES", 15),
+        refresh_token_days=_int(env, "FRONTDESK_REFRESH_TOKEN_DAYS", 30),
+        max_body_bytes=_int(env, "FRONTDESK_MAX_BODY_BYTES", 2_000_000),
+        public_url=env.get("FRONTDESK_PUBLIC_URL") or "http://127.0.0.1:8000",
+        embedded=not env.get("FRONTDESK_DATABASE_URL"),
+    )

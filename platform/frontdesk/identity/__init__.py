@@ -1,0 +1,1 @@
+"""Customers and their contact points: one identity across every channel."""

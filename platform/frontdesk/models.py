@@ -1,0 +1,34 @@
+"""Imports every domain's models so the metadata is complete (Alembic, table lists)."""
+
+from __future__ import annotations
+
+from frontdesk.audit.models import AuditEntry
+from frontdesk.auth.models import ApiToken, RefreshToken, Role, Team, TeamMember, User
+from frontdesk.crypto.models import TenantKey
+from frontdesk.db import Base
+from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
+from frontdesk.tenancy.models import Tenant
+from frontdesk.tickets.models import Category, Message, Ticket, TicketCounter, TicketEvent
+
+metadata = Base.metadata
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Category",
+    "ContactPoint",
+    "Customer",
+    "CustomerMerge",
+    "Message",
+    "RefreshToken",
+    "Role",
+    "Team",
+    "TeamMember",
+    "Tenant",
+    "TenantKey",
+    "Ticket",
+    "TicketCounter",
+    "TicketEvent",
+    "User",
+    "metadata",
+]

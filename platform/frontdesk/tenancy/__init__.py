@@ -1,0 +1,1 @@
+"""Tenants: the companies that sign up, each with its own isolated data and keys."""

@@ -1,0 +1,140 @@
+"""Tenant lifecycle: sign-up, lookup, deletion with crypto-shredding."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import msgspec
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.crypto import service as crypto
+from frontdesk.db import enter_tenant, tenant_tables
+from frontdesk.errors import Conflict, InvalidInput, NotFound
+from frontdesk.runtime import Runtime
+from frontdesk.tenancy.models import Tenant
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
+RESERVED_SLUGS = frozenset({"admin", "api", "www", "app", "static", "schema", "system"})
+
+DEFAULT_TEAMS = (
+    ("front-line", "Front line", "front_line", True),
+    ("engineering", "Engineering", "engineering", False),
+    ("after-sales", "After-sales", "after_sales", False),
+    ("success", "Customer success", "success", False),
+)
+
+
+class SignUp(msgspec.Struct, frozen=True, kw_only=True):
+    tenant: Tenant
+    admin_user_id: uuid.UUID
+
+
+def check_slug(slug: str) -> str:
+    if not _SLUG.match(slug) or slug in RESERVED_SLUGS:
+        raise InvalidInput(
+            "a tenant slug is 3–63 lower-case letters, digits and hyphens, not reserved"
+        )
+    return slug
+
+
+async def get_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant:
+    tenant = await session.scalar(
+        select(Tenant).where(Tenant.slug == slug, Tenant.status == "active")
+    )
+    if tenant is None:
+        raise NotFound("no such tenant")
+    return tenant
+
+
+async def get_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None or tenant.status != "active":
+        raise NotFound("no such tenant")
+    return tenant
+
+
+async def list_tenant_ids(session: AsyncSession) -> list[uuid.UUID]:
+    return list((await session.scalars(select(Tenant.id).order_by(Tenant.id))).all())
+
+
+async def sign_up(
+    session: AsyncSession,
+    runtime: Runtime,
+    *,
+    name: str,
+    slug: str,
+    admin_email: str,
+    admin_name: str,
+    admin_password: str | None,
+) -> SignUp:
+    """Create a tenant with its keys, built-in roles, default teams and first admin.
+
+    ``session`` must be fresh (not yet bound to a tenant): it is bound to
+    the new tenant here, and everything is written in its one transaction.
+    """
+    from frontdesk.auth import service as auth
+    from frontdesk.tickets import service as tickets
+
+    check_slug(slug)
+    if not name.strip():
+        raise InvalidInput("a tenant needs a name")
+    if await session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise Conflict(f"the tenant slug {slug!r} is taken")
+    tenant = Tenant(slug=slug, name=name.strip())
+    session.add(tenant)
+    await session.flush()
+    await enter_tenant(session, tenant.id)
+    await crypto.create_tenant_keys(session, runtime.keyring, tenant.id)
+    cipher = await crypto.load_tenant_cipher(session, runtime.keyring, tenant.id)
+    roles = await auth.seed_builtin_roles(session)
+    admin = await auth.create_user(
+        session,
+        cipher,
+        email=admin_email,
+        display_name=admin_name,
+        password=admin_password,
+        role=roles["admin"],
+        actor_user_id=None,
+    )
+    for team_slug, team_name, kind, is_default in DEFAULT_TEAMS:
+        team = await auth.create_team(
+            session, admin.id, slug=team_slug, name=team_name, kind=kind, is_default=is_default
+        )
+        if is_default:
+            await auth.set_team_member(session, admin.id, team, admin, is_lead=True)
+    await tickets.seed_categories(session)
+    return SignUp(tenant=tenant, admin_user_id=admin.id)
+
+
+async def delete_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Crypto-shred first (no key, no contact values), then remove every row."""
+    tenant = await get_tenant(session, tenant_id)
+    await enter_tenant(session, tenant.id)
+    await crypto.destroy_tenant_keys(session, tenant.id)
+    from frontdesk.db import Base
+
+    by_name = {t.name: t for t in Base.metadata.sorted_tables}
+    for name in reversed([t.name for t in Base.metadata.sorted_tables]):
+        if name in tenant_tables():
+            table = by_name[name]
+            await session.execute(delete(table).where(table.c.tenant_id == tenant.id))
+    tenant.status = "deleted"
+    tenant.slug = f"deleted-{tenant.id.hex}"
+    await session.flush()
+
+
+async def rewrap_all_tenant_keys(runtime: Runtime) -> tuple[int, int]:
+    """Re-wrap every tenant's keys under the newest master key, one tenant per transaction.
+
+    Running it again is harmless; requests keep being served throughout,
+    since any process with the keyring unwraps either version.
+    """
+    async with runtime.db.session() as session:
+        tenant_ids = await list_tenant_ids(session)
+    rows = 0
+    for tenant_id in tenant_ids:
+        async with runtime.db.session(tenant_id) as session:
+            rows += await crypto.rewrap_tenant_keys(session, runtime.keyring, tenant_id)
+    return len(tenant_ids), rows

@@ -1,0 +1,1 @@
+"""Tickets, their messages and their append-only event timeline."""

@@ -1,0 +1,3 @@
+"""HTTP API (being written)."""
+
+CONTROLLERS: list[type] = []

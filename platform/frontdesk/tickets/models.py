@@ -1,0 +1,106 @@
+"""Tickets, messages, ticket events, categories and the per-tenant number counter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from frontdesk.db import Base, TenantOwned, TenantScoped, utcnow
+
+
+class Category(TenantOwned, Base):
+    __tablename__ = "ticket_categories"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        UniqueConstraint("tenant_id", "slug"),
+    )
+
+    slug: Mapped[str] = mapped_column(String(63))
+    name: Mapped[str] = mapped_column(String(200))
+    # Sub-categories: after_sales/fault, after_sales/return, after_sales/complaint.
+    parent_slug: Mapped[str | None] = mapped_column(String(63))
+    builtin: Mapped[bool] = mapped_column(default=False)
+
+
+class TicketCounter(TenantScoped, Base):
+    __tablename__ = "ticket_counters"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),)
+
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class Ticket(TenantOwned, Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
+        ForeignKeyConstraint(["tenant_id", "team_id"], ["teams.tenant_id", "teams.id"]),
+        ForeignKeyConstraint(["tenant_id", "assignee_id"], ["users.tenant_id", "users.id"]),
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_tickets_tenant_state", "tenant_id", "state", "id"),
+        Index("ix_tickets_tenant_customer", "tenant_id", "customer_id"),
+        Index("ix_tickets_tenant_assignee", "tenant_id", "assignee_id", "state"),
+        Index("ix_tickets_tenant_team", "tenant_id", "team_id", "state"),
+    )
+
+    number: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(16), default="new")
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    category: Mapped[str | None] = mapped_column(String(63))
+    channel: Mapped[str] = mapped_column(String(32), default="api")
+    customer_id: Mapped[uuid.UUID]
+    team_id: Mapped[uuid.UUID | None]
+    assignee_id: Mapped[uuid.UUID | None]
+    mood: Mapped[str | None] = mapped_column(String(16))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    expected_by: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    first_response_at: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+
+
+class Message(TenantOwned, Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
+        ForeignKeyConstraint(["tenant_id", "author_user_id"], ["users.tenant_id", "users.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "author_customer_id"], ["customers.tenant_id", "customers.id"]
+        ),
+        Index("ix_messages_tenant_ticket", "tenant_id", "ticket_id", "id"),
+    )
+
+    ticket_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(32))
+    author_user_id: Mapped[uuid.UUID | None]
+    author_customer_id: Mapped[uuid.UUID | None]
+    body_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TicketEvent(TenantOwned, Base):
+    """Append-only: on PostgreSQL the app role may only INSERT and SELECT it."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
+        Index("ix_ticket_events_tenant_ticket", "tenant_id", "ticket_id", "id"),
+    )
+
+    ticket_id: Mapped[uuid.UUID]
+    actor_user_id: Mapped[uuid.UUID | None]
+    kind: Mapped[str] = mapped_column(String(48))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,520 @@
+"""Ticket actions: each state change checks, writes, and appends its ticket event.
+
+Controllers, actors, the CLI and pages call these; none repeats them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.auth.permissions import Permission
+from frontdesk.auth.service import Principal, get_team, get_user
+from frontdesk.db import session_tenant, utcnow
+from frontdesk.errors import Conflict, InvalidInput, NotFound
+from frontdesk.tenancy.models import Tenant
+from frontdesk.tickets.models import Category, Message, Ticket, TicketCounter, TicketEvent
+from frontdesk.tickets.states import (
+    Direction,
+    MessageKind,
+    Mood,
+    Priority,
+    TicketState,
+    check_transition,
+)
+
+BUILTIN_CATEGORIES: tuple[tuple[str, str, str | None], ...] = (
+    ("pre_sales", "Pre-sales inquiry (售前咨询)", None),
+    ("after_sales", "After-sales (售后)", None),
+    ("fault", "Fault (故障)", "after_sales"),
+    ("return_exchange", "Return / exchange (退换货)", "after_sales"),
+    ("complaint", "Complaint (投诉)", "after_sales"),
+    ("care", "Customer care (客户关怀)", None),
+    ("collaboration", "Cross-department collaboration (跨部门协作)", None),
+)
+
+MAX_TAGS = 30
+
+
+class TicketChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """Fields an update may set; UNSET leaves a field as it is."""
+
+    subject: str | msgspec.UnsetType = msgspec.UNSET
+    priority: Priority | msgspec.UnsetType = msgspec.UNSET
+    category: str | msgspec.UnsetType | None = msgspec.UNSET
+    mood: Mood | msgspec.UnsetType | None = msgspec.UNSET
+    tags: list[str] | msgspec.UnsetType = msgspec.UNSET
+    expected_by: dt.datetime | msgspec.UnsetType | None = msgspec.UNSET
+
+
+def _tenant(session: AsyncSession) -> uuid.UUID:
+    tenant_id = session_tenant(session.sync_session)
+    assert tenant_id is not None, "ticket actions run in a tenant-bound session"
+    return tenant_id
+
+
+async def seed_categories(session: AsyncSession) -> None:
+    session.add_all(
+        Category(slug=slug, name=name, parent_slug=parent, builtin=True)
+        for slug, name, parent in BUILTIN_CATEGORIES
+    )
+    await session.flush()
+
+
+async def list_categories(session: AsyncSession) -> list[Category]:
+    return list((await session.scalars(select(Category).order_by(Category.slug))).all())
+
+
+async def create_category(
+    session: AsyncSession, actor: Principal, *, slug: str, name: str, parent_slug: str | None
+) -> Category:
+    if await session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
+        raise Conflict(f"a category {slug!r} exists")
+    if parent_slug is not None:
+        await check_category(session, parent_slug)
+    category = Category(slug=slug, name=name, parent_slug=parent_slug, builtin=False)
+    session.add(category)
+    await session.flush()
+    return category
+
+
+async def check_category(session: AsyncSession, slug: str) -> str:
+    if await session.scalar(select(Category.id).where(Category.slug == slug)) is None:
+        raise InvalidInput(f"unknown category {slug!r}")
+    return slug
+
+
+def _normalise_tags(tags: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for tag in tags:
+        clean = tag.strip().lower()
+        if not clean or len(clean) > 50:
+            raise InvalidInput("a tag is 1–50 characters")
+        if clean not in out:
+            out.append(clean)
+    if len(out) > MAX_TAGS:
+        raise InvalidInput(f"at most {MAX_TAGS} tags")
+    return out
+
+
+async def _next_number(session: AsyncSession, now: dt.datetime) -> str:
+    """CS-2026-000042: a per-tenant, per-year counter, safe under concurrency.
+
+    The UPDATE takes the counter row's lock, so two tickets opened at once
+    get different numbers; the first of a year inserts the row.
+    """
+    tenant_id = _tenant(session)
+    prefix = await session.scalar(select(Tenant.ticket_prefix).where(Tenant.id == tenant_id))
+    year = now.year
+    stmt = (
+        update(TicketCounter)
+        .where(TicketCounter.tenant_id == tenant_id, TicketCounter.year == year)
+        .values(last_number=TicketCounter.last_number + 1)
+        .returning(TicketCounter.last_number)
+    )
+    number = await session.scalar(stmt)
+    if number is None:
+        await session.execute(
+            insert(TicketCounter).values(tenant_id=tenant_id, year=year, last_number=0)
+        )
+        number = await session.scalar(stmt)
+    return f"{prefix or 'CS'}-{year}-{number:06d}"
+
+
+def _event(ticket: Ticket, actor_user_id: uuid.UUID | None, kind: str, **data: Any) -> TicketEvent:
+    return TicketEvent(ticket_id=ticket.id, actor_user_id=actor_user_id, kind=kind, data=data)
+
+
+def readable(principal: Principal) -> Select[tuple[Ticket]]:
+    """The tickets this principal may see: everything, or their teams' and their own."""
+    stmt = select(Ticket)
+    if not principal.has(Permission.TICKETS_READ_ALL):
+        stmt = stmt.where(
+            or_(Ticket.team_id.in_(principal.team_ids), Ticket.assignee_id == principal.user_id)
+        )
+    return stmt
+
+
+async def get_ticket(session: AsyncSession, principal: Principal, ticket_id: uuid.UUID) -> Ticket:
+    ticket = await session.scalar(readable(principal).where(Ticket.id == ticket_id))
+    if ticket is None:
+        raise NotFound("no such ticket")
+    return ticket
+
+
+class TicketFilter(msgspec.Struct, frozen=True, kw_only=True):
+    state: list[TicketState] | None = None
+    priority: list[Priority] | None = None
+    assignee_id: uuid.UUID | None = None
+    unassigned: bool = False
+    team_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+    channel: str | None = None
+    category: str | None = None
+    tag: str | None = None
+
+
+async def list_tickets(
+    session: AsyncSession,
+    principal: Principal,
+    filters: TicketFilter,
+    *,
+    limit: int,
+    before: uuid.UUID | None = None,
+) -> list[Ticket]:
+    """Newest first; fetches ``limit`` rows after the cursor."""
+    stmt = readable(principal).order_by(Ticket.id.desc()).limit(limit)
+    if before is not None:
+        stmt = stmt.where(Ticket.id < before)
+    if filters.state:
+        stmt = stmt.where(Ticket.state.in_([s.value for s in filters.state]))
+    if filters.priority:
+        stmt = stmt.where(Ticket.priority.in_([p.value for p in filters.priority]))
+    if filters.assignee_id is not None:
+        stmt = stmt.where(Ticket.assignee_id == filters.assignee_id)
+    if filters.unassigned:
+        stmt = stmt.where(Ticket.assignee_id.is_(None))
+    if filters.team_id is not None:
+        stmt = stmt.where(Ticket.team_id == filters.team_id)
+    if filters.customer_id is not None:
+        stmt = stmt.where(Ticket.customer_id == filters.customer_id)
+    if filters.channel:
+        stmt = stmt.where(Ticket.channel == filters.channel)
+    if filters.category:
+        stmt = stmt.where(Ticket.category == filters.category)
+    rows = list((await session.scalars(stmt)).all())
+    if filters.tag:
+        # JSON containment differs per backend; tags per ticket are few.
+        rows = [t for t in rows if filters.tag in t.tags]
+    return rows
+
+
+async def open_ticket(
+    session: AsyncSession,
+    *,
+    actor_user_id: uuid.UUID | None,
+    customer_id: uuid.UUID,
+    subject: str,
+    channel: str,
+    priority: Priority = Priority.NORMAL,
+    category: str | None = None,
+    team_id: uuid.UUID | None = None,
+    assignee_id: uuid.UUID | None = None,
+    tags: Sequence[str] = (),
+    mood: Mood | None = None,
+    expected_by: dt.datetime | None = None,
+) -> Ticket:
+    from frontdesk.identity.service import get_customer
+
+    customer = await get_customer(session, customer_id)
+    if category is not None:
+        await check_category(session, category)
+    if team_id is not None:
+        await get_team(session, team_id)
+    else:
+        from frontdesk.auth.service import default_team
+
+        team = await default_team(session)
+        team_id = team.id if team else None
+    if assignee_id is not None:
+        await _check_assignable(session, assignee_id)
+    subject = subject.strip()
+    if not subject or len(subject) > 500:
+        raise InvalidInput("a subject is 1–500 characters")
+    now = utcnow()
+    ticket = Ticket(
+        number=await _next_number(session, now),
+        subject=subject,
+        state=TicketState.NEW.value,
+        priority=priority.value,
+        category=category,
+        channel=channel,
+        customer_id=customer.id,
+        team_id=team_id,
+        assignee_id=assignee_id,
+        tags=_normalise_tags(tags),
+        mood=mood.value if mood else None,
+        expected_by=expected_by,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    await session.flush()
+    session.add(
+        _event(
+            ticket,
+            actor_user_id,
+            "created",
+            channel=channel,
+            priority=ticket.priority,
+            team_id=str(team_id) if team_id else None,
+            assignee_id=str(assignee_id) if assignee_id else None,
+        )
+    )
+    await session.flush()
+    return ticket
+
+
+async def _check_assignable(session: AsyncSession, user_id: uuid.UUID) -> None:
+    user = await get_user(session, user_id)
+    if not user.is_active:
+        raise InvalidInput("cannot assign to a deactivated user")
+
+
+async def update_ticket(
+    session: AsyncSession, principal: Principal, ticket: Ticket, changes: TicketChanges
+) -> Ticket:
+    principal.require(Permission.TICKETS_UPDATE)
+    events: list[TicketEvent] = []
+
+    def changed(field: str, before: Any, after: Any) -> None:
+        events.append(
+            _event(ticket, principal.user_id, f"{field}_changed", before=before, after=after)
+        )
+
+    if not isinstance(changes.subject, msgspec.UnsetType):
+        subject = changes.subject.strip()
+        if not subject or len(subject) > 500:
+            raise InvalidInput("a subject is 1–500 characters")
+        if subject != ticket.subject:
+            changed("subject", ticket.subject, subject)
+            ticket.subject = subject
+    if not isinstance(changes.priority, msgspec.UnsetType) and changes.priority != ticket.priority:
+        changed("priority", ticket.priority, changes.priority.value)
+        ticket.priority = changes.priority.value
+    if not isinstance(changes.category, msgspec.UnsetType) and changes.category != ticket.category:
+        if changes.category is not None:
+            await check_category(session, changes.category)
+        changed("category", ticket.category, changes.category)
+        ticket.category = changes.category
+    if not isinstance(changes.mood, msgspec.UnsetType):
+        mood = changes.mood.value if changes.mood else None
+        if mood != ticket.mood:
+            changed("mood", ticket.mood, mood)
+            ticket.mood = mood
+    if not isinstance(changes.tags, msgspec.UnsetType):
+        tags = _normalise_tags(changes.tags)
+        if tags != ticket.tags:
+            changed("tags", ticket.tags, tags)
+            ticket.tags = tags
+    if (
+        not isinstance(changes.expected_by, msgspec.UnsetType)
+        and changes.expected_by != ticket.expected_by
+    ):
+        changed(
+            "expected_by",
+            ticket.expected_by.isoformat() if ticket.expected_by else None,
+            changes.expected_by.isoformat() if changes.expected_by else None,
+        )
+        ticket.expected_by = changes.expected_by
+    if events:
+        ticket.updated_at = utcnow()
+        session.add_all(events)
+        await session.flush()
+    return ticket
+
+
+async def change_state(
+    session: AsyncSession,
+    principal: Principal | None,
+    ticket: Ticket,
+    target: TicketState,
+    *,
+    reason: str | None = None,
+) -> Ticket:
+    """Move a ticket along its life; ``principal`` None means the system did it."""
+    if principal is not None:
+        principal.require(
+            Permission.TICKETS_ESCALATE
+            if target is TicketState.ESCALATED
+            else Permission.TICKETS_UPDATE
+        )
+    current = TicketState(ticket.state)
+    check_transition(current, target)
+    now = utcnow()
+    ticket.state = target.value
+    ticket.updated_at = now
+    if target is TicketState.RESOLVED:
+        ticket.resolved_at = now
+    elif target is TicketState.CLOSED:
+        ticket.closed_at = now
+    elif current is TicketState.RESOLVED:
+        ticket.resolved_at = None
+    session.add(
+        _event(
+            ticket,
+            principal.user_id if principal else None,
+            "state_changed",
+            before=current.value,
+            after=target.value,
+            reason=reason,
+        )
+    )
+    await session.flush()
+    return ticket
+
+
+async def assign(
+    session: AsyncSession,
+    principal: Principal | None,
+    ticket: Ticket,
+    *,
+    assignee_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET,
+    team_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET,
+) -> Ticket:
+    """Assign to a user and/or transfer to a team (a hand-off when the team changes)."""
+    actor = principal.user_id if principal else None
+    if principal is not None:
+        principal.require(Permission.TICKETS_ASSIGN)
+    events: list[TicketEvent] = []
+    if not isinstance(team_id, msgspec.UnsetType) and team_id != ticket.team_id:
+        if team_id is not None:
+            await get_team(session, team_id)
+        events.append(
+            _event(
+                ticket,
+                actor,
+                "team_changed",
+                before=str(ticket.team_id) if ticket.team_id else None,
+                after=str(team_id) if team_id else None,
+            )
+        )
+        ticket.team_id = team_id
+    if not isinstance(assignee_id, msgspec.UnsetType) and assignee_id != ticket.assignee_id:
+        if assignee_id is not None:
+            await _check_assignable(session, assignee_id)
+        events.append(
+            _event(
+                ticket,
+                actor,
+                "assigned",
+                before=str(ticket.assignee_id) if ticket.assignee_id else None,
+                after=str(assignee_id) if assignee_id else None,
+            )
+        )
+        ticket.assignee_id = assignee_id
+    if events:
+        ticket.updated_at = utcnow()
+        session.add_all(events)
+        await session.flush()
+    return ticket
+
+
+async def add_agent_message(
+    session: AsyncSession,
+    principal: Principal,
+    ticket: Ticket,
+    *,
+    kind: MessageKind,
+    body: str,
+) -> Message:
+    """An agent's public reply or internal note."""
+    if kind is MessageKind.REPLY:
+        principal.require(Permission.TICKETS_REPLY)
+        if ticket.state == TicketState.CLOSED.value:
+            raise Conflict("this ticket is closed; open a follow-up ticket instead")
+    elif kind is MessageKind.NOTE:
+        principal.require(Permission.TICKETS_NOTE)
+    else:
+        raise InvalidInput("agents write replies or notes")
+    body = body.strip()
+    if not body:
+        raise InvalidInput("a message needs a body")
+    if len(body) > 100_000:
+        raise InvalidInput("a message is at most 100,000 characters")
+    now = utcnow()
+    message = Message(
+        ticket_id=ticket.id,
+        kind=kind.value,
+        direction=Direction.OUTBOUND.value
+        if kind is MessageKind.REPLY
+        else Direction.INTERNAL.value,
+        channel=ticket.channel if kind is MessageKind.REPLY else "internal",
+        author_user_id=principal.user_id,
+        author_customer_id=None,
+        body_text=body,
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    session.add(
+        _event(ticket, principal.user_id, f"{kind.value}_added", message_id=str(message.id))
+    )
+    ticket.updated_at = now
+    if kind is MessageKind.REPLY:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+        if ticket.state == TicketState.NEW.value:
+            await change_state(session, None, ticket, TicketState.OPEN, reason="first reply")
+    await session.flush()
+    return message
+
+
+async def list_messages(
+    session: AsyncSession, ticket: Ticket, *, limit: int, after: uuid.UUID | None = None
+) -> list[Message]:
+    stmt = select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id).limit(limit)
+    if after is not None:
+        stmt = stmt.where(Message.id > after)
+    return list((await session.scalars(stmt)).all())
+
+
+async def list_events(
+    session: AsyncSession, ticket: Ticket, *, limit: int, after: uuid.UUID | None = None
+) -> list[TicketEvent]:
+    stmt = (
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket.id)
+        .order_by(TicketEvent.id)
+        .limit(limit)
+    )
+    if after is not None:
+        stmt = stmt.where(TicketEvent.id > after)
+    return list((await session.scalars(stmt)).all())
+
+
+# --- for the identity domain's merges ----------------------------------------
+
+
+async def ticket_ids_of_customer(session: AsyncSession, customer_id: uuid.UUID) -> list[uuid.UUID]:
+    stmt = select(Ticket.id).where(Ticket.customer_id == customer_id).order_by(Ticket.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def move_tickets(
+    session: AsyncSession,
+    actor_user_id: uuid.UUID | None,
+    ticket_ids: Sequence[uuid.UUID],
+    *,
+    to_customer_id: uuid.UUID,
+    reason: str,
+) -> int:
+    if not ticket_ids:
+        return 0
+    tickets = list(
+        (await session.scalars(select(Ticket).where(Ticket.id.in_(list(ticket_ids))))).all()
+    )
+    for ticket in tickets:
+        session.add(
+            _event(
+                ticket,
+                actor_user_id,
+                "customer_changed",
+                before=str(ticket.customer_id),
+                after=str(to_customer_id),
+                reason=reason,
+            )
+        )
+        ticket.customer_id = to_customer_id
+    await session.flush()
+    return len(tickets)
+
+
+async def count_tickets(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Ticket)) or 0)
