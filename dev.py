@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -132,8 +133,14 @@ def check_project_files() -> None:
     if not PYPROJECT.is_file():
         die(f"{PYPROJECT} is missing")
     # hatchling refuses to build (even editable) when the readme it names is missing.
-    if not (ROOT / "README.md").is_file():
-        die("README.md is missing; pyproject.toml names it as the readme and hatchling needs it")
+    try:
+        readme = tomllib.loads(PYPROJECT.read_text()).get("project", {}).get("readme")
+    except tomllib.TOMLDecodeError as exc:
+        die(f"pyproject.toml is not valid TOML: {exc}")
+    if isinstance(readme, dict):
+        readme = readme.get("file")
+    if isinstance(readme, str) and not (ROOT / readme).is_file():
+        die(f"{readme} is missing; pyproject.toml names it as the readme and hatchling needs it")
 
 
 def venv_fingerprint() -> str:

@@ -193,9 +193,11 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
             continue
         if tenant_id is None:
             raise TenantContextMissing("a tenant-owned row was written with no tenant in context")
-        if obj.tenant_id is None:
+        # Unset until stamped here, whatever the annotation says.
+        written: uuid.UUID | None = getattr(obj, "tenant_id", None)
+        if written is None:
             obj.tenant_id = tenant_id
-        elif obj.tenant_id != tenant_id:
+        elif written != tenant_id:
             raise TenantContextMissing("a row of another tenant was written")
     for obj in session.dirty:
         if isinstance(obj, TenantScoped) and tenant_id is not None and obj.tenant_id != tenant_id:

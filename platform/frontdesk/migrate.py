@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from frontdesk.config import Settings
 from frontdesk.db import create_engine, tenant_tables
@@ -85,6 +85,11 @@ def missing_row_level_security(conn: Connection) -> list[str]:
 async def upgrade(settings: Settings, revision: str = "head") -> None:
     import frontdesk.models  # noqa: F401 - the metadata must be complete
 
+    if settings.is_sqlite:
+        # A fresh data folder: SQLite creates the file, not the folders above it.
+        Path(make_url(settings.database_url).database or ".").parent.mkdir(
+            parents=True, exist_ok=True
+        )
     engine = create_engine(settings.database_url, pool_size=1)
     try:
         async with engine.begin() as conn:

@@ -114,7 +114,7 @@ def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
     )
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
     FrontdeskError: frontdesk_error,
     HTTPException: http_error,
     IntegrityError: integrity_error,

@@ -14,13 +14,13 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     """Request bodies refuse unknown fields, so a stray ``tenant_id`` is an error."""
 
 
-class LoginIn(Strict, kw_only=True):
+class LoginIn(Strict, frozen=True, kw_only=True):
     tenant: str
     email: str
     password: str
 
 
-class RefreshIn(Strict, kw_only=True):
+class RefreshIn(Strict, frozen=True, kw_only=True):
     refresh_token: str
 
 
@@ -58,7 +58,7 @@ class MeOut(msgspec.Struct, frozen=True, kw_only=True):
     permissions: list[str]
 
 
-class UserIn(Strict, kw_only=True):
+class UserIn(Strict, frozen=True, kw_only=True):
     email: str
     display_name: str = ""
     role: str
@@ -67,7 +67,7 @@ class UserIn(Strict, kw_only=True):
     team_ids: list[uuid.UUID] = []
 
 
-class UserPatch(Strict, kw_only=True):
+class UserPatch(Strict, frozen=True, kw_only=True):
     display_name: str | None = None
     role: str | None = None
     is_active: bool | None = None
@@ -92,13 +92,13 @@ class RoleOut(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-class RoleIn(Strict, kw_only=True):
+class RoleIn(Strict, frozen=True, kw_only=True):
     name: str = msgspec.field()
     description: str = ""
     permissions: list[str] = []
 
 
-class RolePatch(Strict, kw_only=True):
+class RolePatch(Strict, frozen=True, kw_only=True):
     description: str | None = None
     permissions: list[str] | None = None
 
@@ -120,20 +120,20 @@ class TeamOut(msgspec.Struct, frozen=True, kw_only=True):
 TEAM_KINDS = ("front_line", "engineering", "after_sales", "success", "other")
 
 
-class TeamIn(Strict, kw_only=True):
+class TeamIn(Strict, frozen=True, kw_only=True):
     slug: str
     name: str
     kind: str = "other"
     is_default: bool = False
 
 
-class TeamPatch(Strict, kw_only=True):
+class TeamPatch(Strict, frozen=True, kw_only=True):
     name: str | None = None
     kind: str | None = None
     is_default: bool | None = None
 
 
-class MemberIn(Strict, kw_only=True):
+class MemberIn(Strict, frozen=True, kw_only=True):
     is_lead: bool = False
 
 
@@ -143,7 +143,7 @@ class MemberOut(msgspec.Struct, frozen=True, kw_only=True):
     is_lead: bool
 
 
-class ApiTokenIn(Strict, kw_only=True):
+class ApiTokenIn(Strict, frozen=True, kw_only=True):
     name: str
     role: str
     expires_at: dt.datetime | None = None

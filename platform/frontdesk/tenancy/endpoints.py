@@ -14,7 +14,7 @@ from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.tenancy import service as tenancy
 
 
-class SignUpIn(Strict, kw_only=True):
+class SignUpIn(Strict, frozen=True, kw_only=True):
     tenant_name: str
     tenant_slug: str
     admin_email: str

@@ -131,7 +131,7 @@ def _event(ticket: Ticket, actor_user_id: uuid.UUID | None, kind: str, **data: A
     return TicketEvent(ticket_id=ticket.id, actor_user_id=actor_user_id, kind=kind, data=data)
 
 
-def readable(principal: Principal) -> Select[tuple[Ticket]]:
+def readable(principal: Principal) -> Select[Ticket]:
     """The tickets this principal may see: everything, or their teams' and their own."""
     stmt = select(Ticket)
     if not principal.has(Permission.TICKETS_READ_ALL):
