@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Before frontdesk is imported: the cheapest argon2 profile (see auth/passwords.py).
+os.environ.setdefault("FRONTDESK_INSECURE_FAST_PASSWORD_HASHING", "1")
+
 import asyncpg
 import httpx
 import pytest
@@ -150,11 +153,24 @@ def settings(backend: str, migrated: dict[str, Settings]) -> Settings:
 @pytest.fixture
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     rt = Runtime(settings, pool_size=4)
-    await rt.start()
+    # Worker threads only for the tests that need jobs run (the ``worker`` fixture).
+    await rt.start(worker=False)
     try:
         yield rt
     finally:
         await rt.close()
+
+
+@pytest.fixture
+async def worker(runtime: Runtime) -> AsyncIterator[Runtime]:
+    """Jobs run: the in-process broker with worker threads (``await drain(runtime)`` waits)."""
+    runtime.jobs.start_worker(threads=2)
+    yield runtime
+
+
+async def drain(runtime: Runtime) -> None:
+    """Wait until every job sent so far, and every job those sent, has run."""
+    await asyncio.to_thread(runtime.jobs.join)
 
 
 @pytest.fixture

@@ -49,7 +49,9 @@ async def readyz(state: State) -> Response[dict[str, object]]:
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
     """Build the app; ``runtime`` lets tests and the demo share one already built."""
     from frontdesk.auth.endpoints import CONTROLLERS as AUTH
+    from frontdesk.channels.endpoints import CONTROLLERS as CHANNELS
     from frontdesk.identity.endpoints import CONTROLLERS as IDENTITY
+    from frontdesk.realtime.endpoints import inbox_socket
     from frontdesk.tenancy.endpoints import CONTROLLERS as TENANCY
     from frontdesk.tickets.endpoints import CONTROLLERS as TICKETS
 
@@ -68,7 +70,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 await rt.close()
 
     return Litestar(
-        route_handlers=[healthz, readyz, *TENANCY, *AUTH, *IDENTITY, *TICKETS],
+        route_handlers=[
+            healthz,
+            readyz,
+            *TENANCY,
+            *AUTH,
+            *IDENTITY,
+            *TICKETS,
+            *CHANNELS,
+            inbox_socket,
+        ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

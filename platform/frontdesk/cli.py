@@ -122,3 +122,77 @@ def demo(host: str, port: int) -> None:
     click.echo("")
     sys.stdout.flush()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@main.command()
+@click.option(
+    "--threads", default=None, type=int, help="Worker threads (default FRONTDESK_WORKER_THREADS)."
+)
+@click.option(
+    "--sweep-seconds",
+    default=30,
+    show_default=True,
+    type=int,
+    help="How often to re-send jobs of work left behind (0: never).",
+)
+def worker(threads: int | None, sweep_seconds: int) -> None:
+    """Run background jobs from Redis (ingest, deliver); stop with SIGTERM or Ctrl-C."""
+    import signal
+    import threading
+
+    from frontdesk.jobs import Jobs
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException(
+            "FRONTDESK_REDIS_URL is not set: without Redis, jobs run inside the app process"
+        )
+    jobs = Jobs(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    jobs.start_worker(threads=threads or settings.worker_threads)
+    click.echo(f"worker started ({threads or settings.worker_threads} threads)", err=True)
+    try:
+        while not stop.wait(sweep_seconds or None):
+            _sweep_once(jobs)
+    finally:
+        jobs.close()
+        click.echo("worker stopped", err=True)
+
+
+def _sweep_once(jobs: Any) -> None:
+    from dramatiq.asyncio import get_event_loop_thread
+
+    from frontdesk.channels.tasks import sweep
+    from frontdesk.jobs import worker_runtime
+
+    loop = get_event_loop_thread()
+    if loop is not None:
+        sent = loop.run_coroutine(sweep(worker_runtime()))
+        if sent:
+            click.echo(f"sweep: re-sent {sent} job(s)", err=True)
+
+
+@main.group()
+def adapters() -> None:
+    """Channel adapters."""
+
+
+@adapters.command("list")
+def adapters_list() -> None:
+    """Installed channel adapters and their versions."""
+    from frontdesk.channels import SDK_VERSION
+    from frontdesk.channels.registry import Registry
+
+    try:
+        registry = Registry()
+    except FrontdeskError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"channel SDK {SDK_VERSION}")
+    infos = registry.info()
+    if not infos:
+        click.echo("no adapters installed")
+    for info in infos:
+        source = info.distribution or info.plugin
+        click.echo(f"{info.kind:<12} {info.version:<10} {info.display_name}  ({source})")

@@ -26,6 +26,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     app_db_role: str = "frontdesk_app"
     app_db_password: str = ""
     redis_url: str = ""
+    # Keys and channels in Redis start with this, so tenants of one Redis
+    # server (or test runs) never see each other's jobs and events.
+    redis_namespace: str = "frontdesk"
+    # A worker silent this long is presumed dead and its jobs are redelivered.
+    worker_heartbeat_ms: int = 60_000
+    worker_threads: int = 4
+    # Delivery of agents' replies: attempts, the first retry's wait (doubling
+    # after), and how long one attempt may take.
+    delivery_max_attempts: int = 5
+    delivery_backoff_ms: int = 2_000
+    delivery_timeout_ms: int = 30_000
     # Base64 key, or "1:<b64>,2:<b64>" for a keyring with versions.
     master_key: str = ""
     master_key_file: Path | None = None
@@ -88,6 +99,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         app_db_role=env.get("FRONTDESK_APP_DB_ROLE") or "frontdesk_app",
         app_db_password=env.get("FRONTDESK_APP_DB_PASSWORD", ""),
         redis_url=env.get("FRONTDESK_REDIS_URL", ""),
+        redis_namespace=env.get("FRONTDESK_REDIS_NAMESPACE") or "frontdesk",
+        worker_heartbeat_ms=_int(env, "FRONTDESK_WORKER_HEARTBEAT_MS", 60_000),
+        worker_threads=_int(env, "FRONTDESK_WORKER_THREADS", 4),
+        delivery_max_attempts=_int(env, "FRONTDESK_DELIVERY_MAX_ATTEMPTS", 5),
+        delivery_backoff_ms=_int(env, "FRONTDESK_DELIVERY_BACKOFF_MS", 2_000),
+        delivery_timeout_ms=_int(env, "FRONTDESK_DELIVERY_TIMEOUT_MS", 30_000),
         master_key=env.get("FRONTDESK_MASTER_KEY", ""),
         master_key_file=Path(key_file) if key_file else None,
         secret_key=env.get("FRONTDESK_SECRET_KEY", ""),

@@ -13,7 +13,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from sqlalchemy import (
@@ -272,6 +272,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+AfterCommit = Callable[[AsyncSession], Awaitable[None]]
+
+
 class Database:
     """The application's engine and session factory."""
 
@@ -279,6 +282,13 @@ class Database:
         self.settings = settings
         self.engine = create_engine(app_database_url(settings), pool_size=pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Effects that must wait for the commit: sending jobs, realtime events.
+        self.after_commit: list[AfterCommit] = []
+
+    async def committed(self, session: AsyncSession) -> None:
+        """Call once a session's transaction has committed."""
+        for hook in self.after_commit:
+            await hook(session)
 
     async def check_app_role(self) -> None:
         """Refuse to run on PostgreSQL as a role that would bypass row-level security."""
@@ -309,6 +319,7 @@ class Database:
                 bind_tenant(session, tenant_id)
             async with session.begin():
                 yield session
+            await self.committed(session)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from frontdesk.audit.models import AuditEntry
 from frontdesk.auth.models import ApiToken, RefreshToken, Role, Team, TeamMember, User
+from frontdesk.channels.models import (
+    ChannelEndpoint,
+    ChannelInstance,
+    Conversation,
+    Delivery,
+    InboundEvent,
+)
 from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
@@ -16,9 +23,14 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Category",
+    "ChannelEndpoint",
+    "ChannelInstance",
     "ContactPoint",
+    "Conversation",
     "Customer",
     "CustomerMerge",
+    "Delivery",
+    "InboundEvent",
     "Message",
     "RefreshToken",
     "Role",

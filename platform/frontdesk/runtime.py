@@ -9,18 +9,45 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.channels.registry import Registry
 from frontdesk.config import Settings
 from frontdesk.crypto.keyring import MasterKeyring, load_master_keyring
 from frontdesk.db import Database
+from frontdesk.jobs import Jobs
+from frontdesk.jobs import take_pending as take_pending_jobs
+from frontdesk.realtime.events import take_pending as take_pending_events
+from frontdesk.realtime.events import tenant_channel
+from frontdesk.realtime.pubsub import LocalPubSub, PubSub, RedisPubSub
 
 
 class Runtime:
-    def __init__(self, settings: Settings, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        pool_size: int = 10,
+        jobs: Jobs | None = None,
+        registry: Registry | None = None,
+        pubsub: PubSub | None = None,
+    ) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.keyring: MasterKeyring = load_master_keyring(settings)
         self.db = Database(settings, pool_size=pool_size)
         self.signing_key = self._signing_key()
+        self.registry = registry or Registry()
+        # A runtime built inside a worker shares that worker's broker.
+        self._owns_jobs = jobs is None
+        self.jobs = jobs or Jobs(settings)
+        self.pubsub: PubSub = pubsub or (
+            RedisPubSub(settings.redis_url, settings.redis_namespace)
+            if settings.redis_url
+            else _LOCAL_PUBSUB
+        )
+        self.db.after_commit.append(self._after_commit)
 
     def _signing_key(self) -> bytes:
         if self.settings.secret_key:
@@ -31,8 +58,24 @@ class Runtime:
         first = self.keyring.keys[min(self.keyring.keys)]
         return hmac.new(first, b"frontdesk access-token signing", hashlib.sha256).digest()
 
-    async def start(self) -> None:
+    async def _after_commit(self, session: AsyncSession) -> None:
+        await self.jobs.send_pending(take_pending_jobs(session))
+        for event in take_pending_events(session.sync_session):
+            await self.pubsub.publish(tenant_channel(event.tenant_id), msgspec.json.encode(event))
+
+    async def start(self, *, worker: bool | None = None) -> None:
+        """Check the database role; start in-process workers when there is no Redis."""
         await self.db.check_app_role()
+        if worker if worker is not None else (self._owns_jobs and self.jobs.in_process):
+            self.jobs.start_worker(threads=self.settings.worker_threads)
 
     async def close(self) -> None:
+        if self._owns_jobs:
+            self.jobs.close()
         await self.db.dispose()
+        if self.pubsub is not _LOCAL_PUBSUB:
+            await self.pubsub.close()
+
+
+# One in-process bus per process, shared by the app and its worker threads.
+_LOCAL_PUBSUB = LocalPubSub()

@@ -27,8 +27,10 @@ async def provide_runtime(state: State) -> Runtime:
 
 async def provide_db(runtime: NamedDependency[Runtime]) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, else rolled back."""
-    async with runtime.db.sessions() as session, session.begin():
-        yield session
+    async with runtime.db.sessions() as session:
+        async with session.begin():
+            yield session
+        await runtime.db.committed(session)
 
 
 async def provide_principal(

@@ -27,6 +27,7 @@ class Permission(StrEnum):
     TEAMS_MANAGE = "teams.manage"
     CATEGORIES_MANAGE = "categories.manage"
     API_TOKENS_MANAGE = "api_tokens.manage"
+    CHANNELS_MANAGE = "channels.manage"
     AUDIT_READ = "audit.read"
 
 

@@ -21,11 +21,11 @@ DisplayName = Annotated[str, msgspec.Meta(max_length=200)]
 Language = Annotated[
     str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$", max_length=16)
 ]
-Provider = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=32)]
+Provider = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=32)]
 ContactValue = Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
 
 
-class ContactIn(Strict, kw_only=True):
+class ContactIn(Strict, frozen=True, kw_only=True):
     kind: ContactKind
     value: ContactValue
     # For IM handles: the network (telegram, slack, wecom, whatsapp).
@@ -35,7 +35,7 @@ class ContactIn(Strict, kw_only=True):
         return NewContact(kind=self.kind, value=self.value, provider=self.provider)
 
 
-class CustomerIn(Strict, kw_only=True):
+class CustomerIn(Strict, frozen=True, kw_only=True):
     display_name: DisplayName
     # None means the default tier; any other needs customers.own.
     tier: str | None = None
@@ -44,13 +44,13 @@ class CustomerIn(Strict, kw_only=True):
     contacts: Annotated[list[ContactIn], msgspec.Meta(max_length=20)] = []
 
 
-class CustomerPatch(Strict, kw_only=True):
+class CustomerPatch(Strict, frozen=True, kw_only=True):
     """Absent fields stay as they are; ``null`` clears the ones that may be empty."""
 
     display_name: DisplayName | msgspec.UnsetType = msgspec.UNSET
     tier: str | msgspec.UnsetType = msgspec.UNSET
-    success_manager_id: uuid.UUID | None | msgspec.UnsetType = msgspec.UNSET
-    language: Language | None | msgspec.UnsetType = msgspec.UNSET
+    success_manager_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
+    language: Language | msgspec.UnsetType | None = msgspec.UNSET
 
     def to_changes(self) -> CustomerChanges:
         return CustomerChanges(
@@ -105,7 +105,7 @@ class CustomerDetail(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-class MergeIn(Strict, kw_only=True):
+class MergeIn(Strict, frozen=True, kw_only=True):
     source_customer_id: uuid.UUID
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 
@@ -43,10 +44,17 @@ def _tenant(session: AsyncSession) -> uuid.UUID:
     return tenant_id
 
 
+_PROVIDER = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+
+
 def _index(cipher: TenantCipher, kind: ContactKind, normal: str, provider: str | None) -> str:
-    # IM handles are only unique within their network.
-    scope = f"{kind.value}:{provider}" if kind is ContactKind.IM else kind.value
-    return cipher.blind_index(scope, normal)
+    if kind is not ContactKind.IM:
+        return cipher.blind_index(kind.value, normal)
+    # IM handles are only unique within their network, so the network is part
+    # of the index's kind; the cipher allows only [a-z0-9_.-] there.
+    if provider is None or not _PROVIDER.fullmatch(provider):
+        raise InvalidInput("an IM handle needs its network as provider, e.g. 'telegram'")
+    return cipher.blind_index(f"{kind.value}.{provider}", normal)
 
 
 def _check_tier(tier: str) -> str:
@@ -420,3 +428,57 @@ async def list_merges(session: AsyncSession, customer_id: uuid.UUID) -> list[Cus
         .order_by(CustomerMerge.id)
     )
     return list((await session.scalars(stmt)).all())
+
+
+async def resolve_contact(
+    session: AsyncSession,
+    cipher: TenantCipher,
+    *,
+    kind: ContactKind,
+    value: str,
+    provider: str | None,
+    display_name: str | None,
+    default_region: str | None = None,
+) -> tuple[Customer, ContactPoint]:
+    """The customer behind a contact value, created with it if new.
+
+    Found through the blind index, so a value linked to a customer from any
+    channel finds that one customer. A merged customer resolves to the
+    customer it was merged into.
+    """
+    normal = normalise(kind, value, default_region=default_region)
+    point = await session.scalar(
+        select(ContactPoint).where(
+            ContactPoint.kind == kind.value,
+            ContactPoint.value_index == _index(cipher, kind, normal, provider),
+        )
+    )
+    if point is not None:
+        return await get_active_customer(session, point.customer_id), point
+    name = (display_name or "").strip()[:200] or mask(kind, normal)
+    customer = Customer(display_name=name, tier="new")
+    session.add(customer)
+    await session.flush()
+    point = await add_contact_point(
+        session,
+        cipher,
+        actor_user_id=None,
+        customer=customer,
+        contact=NewContact(kind=kind, value=normal, provider=provider),
+    )
+    await record(
+        session,
+        actor_user_id=None,
+        action="customer.created",
+        subject_type="customer",
+        subject_id=customer.id,
+        source="channel",
+    )
+    return customer, point
+
+
+async def get_contact_point(session: AsyncSession, point_id: uuid.UUID) -> ContactPoint:
+    point = await session.get(ContactPoint, (_tenant(session), point_id))
+    if point is None:
+        raise NotFound("no such contact point")
+    return point

@@ -54,6 +54,11 @@ class Ticket(TenantOwned, Base):
     priority: Mapped[str] = mapped_column(String(16), default="normal")
     category: Mapped[str | None] = mapped_column(String(63))
     channel: Mapped[str] = mapped_column(String(32), default="api")
+    # The channel instance and the customer's address on it that replies go to.
+    channel_id: Mapped[uuid.UUID | None]
+    contact_point_id: Mapped[uuid.UUID | None]
+    # A contact after this ticket was closed opens a follow-up linked here.
+    follow_up_of: Mapped[uuid.UUID | None]
     customer_id: Mapped[uuid.UUID]
     team_id: Mapped[uuid.UUID | None]
     assignee_id: Mapped[uuid.UUID | None]
@@ -77,15 +82,24 @@ class Message(TenantOwned, Base):
             ["tenant_id", "author_customer_id"], ["customers.tenant_id", "customers.id"]
         ),
         Index("ix_messages_tenant_ticket", "tenant_id", "ticket_id", "id"),
+        UniqueConstraint("tenant_id", "channel_id", "external_id"),
     )
 
     ticket_id: Mapped[uuid.UUID]
     kind: Mapped[str] = mapped_column(String(16))
     direction: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[uuid.UUID | None]
+    # The provider's id of an inbound message (unique per channel).
+    external_id: Mapped[str | None] = mapped_column(String(255))
     author_user_id: Mapped[uuid.UUID | None]
     author_customer_id: Mapped[uuid.UUID | None]
+    subject: Mapped[str | None] = mapped_column(String(500))
     body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    # Why an inbound message joined this ticket (threading is explainable),
+    # its delivery status for outbound ones, provider details.
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, cast, exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.auth.permissions import Permission
@@ -188,11 +189,15 @@ async def list_tickets(
         stmt = stmt.where(Ticket.channel == filters.channel)
     if filters.category:
         stmt = stmt.where(Ticket.category == filters.category)
-    rows = list((await session.scalars(stmt)).all())
     if filters.tag:
-        # JSON containment differs per backend; tags per ticket are few.
-        rows = [t for t in rows if filters.tag in t.tags]
-    return rows
+        # In SQL, not after the fetch: filtering a page afterwards would cut it
+        # short and end the pagination early. JSON containment differs per backend.
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.where(cast(Ticket.tags, JSONB).contains([filters.tag]))
+        else:
+            element = func.json_each(Ticket.tags).table_valued("value")
+            stmt = stmt.where(exists().select_from(element).where(element.c.value == filters.tag))
+    return list((await session.scalars(stmt)).all())
 
 
 async def open_ticket(
@@ -210,9 +215,11 @@ async def open_ticket(
     mood: Mood | None = None,
     expected_by: dt.datetime | None = None,
 ) -> Ticket:
-    from frontdesk.identity.service import get_customer
+    from frontdesk.identity.service import get_active_customer
 
-    customer = await get_customer(session, customer_id)
+    # A customer merged into another lives on as that one: a ticket opened on
+    # the old id belongs with the rest of the history, not with a husk.
+    customer = await get_active_customer(session, customer_id)
     if category is not None:
         await check_category(session, category)
     if team_id is not None:
@@ -452,6 +459,9 @@ async def add_agent_message(
             ticket.first_response_at = now
         if ticket.state == TicketState.NEW.value:
             await change_state(session, None, ticket, TicketState.OPEN, reason="first reply")
+        from frontdesk.channels.delivery import queue_delivery
+
+        await queue_delivery(session, ticket, message)
     await session.flush()
     return message
 
@@ -518,3 +528,121 @@ async def move_tickets(
 
 async def count_tickets(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(Ticket)) or 0)
+
+
+# --- for the channels domain -------------------------------------------------
+
+
+async def find_by_number(session: AsyncSession, number: str) -> Ticket | None:
+    return await session.scalar(select(Ticket).where(Ticket.number == number.upper()))
+
+
+async def get_ticket_unchecked(session: AsyncSession, ticket_id: uuid.UUID) -> Ticket:
+    """For system work (jobs), where no principal's visibility applies."""
+    ticket = await session.get(Ticket, (_tenant(session), ticket_id))
+    if ticket is None:
+        raise NotFound("no such ticket")
+    return ticket
+
+
+async def latest_ticket_on_channel(
+    session: AsyncSession, *, customer_id: uuid.UUID, channel_id: uuid.UUID
+) -> Ticket | None:
+    stmt = (
+        select(Ticket)
+        .where(Ticket.customer_id == customer_id, Ticket.channel_id == channel_id)
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)
+
+
+async def open_channel_ticket(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID,
+    subject: str,
+    channel: str,
+    channel_id: uuid.UUID,
+    contact_point_id: uuid.UUID,
+    team_id: uuid.UUID | None,
+    follow_up_of: Ticket | None = None,
+) -> Ticket:
+    """A ticket opened by a customer's first contact on a channel."""
+    ticket = await open_ticket(
+        session,
+        actor_user_id=None,
+        customer_id=customer_id,
+        subject=subject,
+        channel=channel,
+        team_id=team_id,
+    )
+    ticket.channel_id = channel_id
+    ticket.contact_point_id = contact_point_id
+    if follow_up_of is not None:
+        ticket.follow_up_of = follow_up_of.id
+        session.add(_event(ticket, None, "follow_up_opened", follow_up_of=follow_up_of.number))
+    await session.flush()
+    return ticket
+
+
+async def reopen(session: AsyncSession, ticket: Ticket, *, reason: str) -> None:
+    await change_state(session, None, ticket, TicketState.OPEN, reason=reason)
+
+
+async def add_inbound_message(
+    session: AsyncSession,
+    ticket: Ticket,
+    *,
+    customer_id: uuid.UUID,
+    channel: str,
+    channel_id: uuid.UUID,
+    external_id: str,
+    subject: str | None,
+    text: str,
+    html: str | None,
+    meta: dict[str, Any],
+    received_at: dt.datetime | None = None,
+) -> Message:
+    """A customer's message on the ticket; a ticket waiting on the customer reopens."""
+    now = utcnow()
+    message = Message(
+        ticket_id=ticket.id,
+        kind=MessageKind.REPLY.value,
+        direction=Direction.INBOUND.value,
+        channel=channel,
+        channel_id=channel_id,
+        external_id=external_id,
+        author_user_id=None,
+        author_customer_id=customer_id,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        meta=meta,
+        created_at=received_at or now,
+    )
+    session.add(message)
+    await session.flush()
+    session.add(_event(ticket, None, "message_received", message_id=str(message.id)))
+    ticket.updated_at = now
+    if ticket.state == TicketState.PENDING.value:
+        await change_state(session, None, ticket, TicketState.OPEN, reason="customer replied")
+    await session.flush()
+    return message
+
+
+async def add_system_event(
+    session: AsyncSession, ticket: Ticket, kind: str, **data: Any
+) -> TicketEvent:
+    event = _event(ticket, None, kind, **data)
+    session.add(event)
+    ticket.updated_at = utcnow()
+    await session.flush()
+    return event
+
+
+async def get_message(session: AsyncSession, message_id: uuid.UUID) -> Message:
+    message = await session.get(Message, (_tenant(session), message_id))
+    if message is None:
+        raise NotFound("no such message")
+    return message

@@ -1,0 +1,65 @@
+"""The channel adapter SDK: the one public, versioned interface for adapter authors.
+
+Everything an adapter needs is importable from here; nothing else in
+``frontdesk`` is meant for adapters, and it may change without notice. The
+walk-through is ``docs/writing-an-adapter.md``.
+"""
+
+from __future__ import annotations
+
+from frontdesk.channels.adapter import ChannelAdapter, ChannelContext, PollResult, Submit
+from frontdesk.channels.errors import (
+    ChannelError,
+    ConfigInvalid,
+    MalformedPayload,
+    SignatureInvalid,
+)
+from frontdesk.channels.hookspecs import hookimpl
+from frontdesk.channels.types import (
+    SECRET,
+    Attachment,
+    Capabilities,
+    ChannelEvent,
+    ChannelEventKind,
+    ContactKindName,
+    ContactRef,
+    DeliveryReceipt,
+    DeliveryStatus,
+    InboundMessage,
+    InboundRequest,
+    OutboundMessage,
+    Parsed,
+    ThreadHints,
+    WebhookReply,
+)
+
+#: The SDK's version. Minor versions only add; a major version may break.
+SDK_VERSION = "1.0"
+
+__all__ = [
+    "SDK_VERSION",
+    "SECRET",
+    "Attachment",
+    "Capabilities",
+    "ChannelAdapter",
+    "ChannelContext",
+    "ChannelError",
+    "ChannelEvent",
+    "ChannelEventKind",
+    "ConfigInvalid",
+    "ContactKindName",
+    "ContactRef",
+    "DeliveryReceipt",
+    "DeliveryStatus",
+    "InboundMessage",
+    "InboundRequest",
+    "MalformedPayload",
+    "OutboundMessage",
+    "Parsed",
+    "PollResult",
+    "SignatureInvalid",
+    "Submit",
+    "ThreadHints",
+    "WebhookReply",
+    "hookimpl",
+]

@@ -1,0 +1,124 @@
+"""The base class every channel adapter subclasses (public SDK)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+import msgspec
+
+from frontdesk.channels.types import (
+    Capabilities,
+    ContactKindName,
+    DeliveryReceipt,
+    InboundRequest,
+    OutboundMessage,
+    Parsed,
+)
+
+ConfigT = TypeVar("ConfigT", bound=msgspec.Struct)
+
+
+class ChannelContext(msgspec.Struct, frozen=True, kw_only=True):
+    """What the core tells an adapter instance about the channel it serves."""
+
+    #: The channel instance's public id (appears in its webhook URL).
+    channel_id: str
+    #: The full URL providers post to for this channel instance.
+    webhook_url: str
+    #: The platform's public base URL (``FRONTDESK_PUBLIC_URL``).
+    public_url: str
+
+
+class PollResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What one poll of a pull channel found, and where to resume next time."""
+
+    requests: list[InboundRequest] = []
+    cursor: str | None = None
+
+
+#: Hands a request the adapter received itself (from a listener) to the intake,
+#: exactly as if it had arrived at the webhook URL.
+Submit = Callable[[InboundRequest], Awaitable[None]]
+
+
+class ChannelAdapter(Generic[ConfigT]):
+    """One kind of channel. Subclass it, fill in the class attributes, implement
+    ``verify``, ``parse`` and ``deliver``; the others are optional.
+
+    The core makes one instance per channel instance a tenant configures, with
+    that channel's decoded configuration (secrets already decrypted).
+    Instances must not keep state between calls beyond caches: several app
+    and worker processes each have their own.
+    """
+
+    #: The channel kind, unique across installed adapters: ``email``, ``sms``.
+    kind: ClassVar[str]
+    #: A name for people: "Email", "Telegram".
+    display_name: ClassVar[str]
+    #: The adapter package's own version.
+    version: ClassVar[str]
+    #: SDK versions this adapter works with (PEP 440 specifier), checked at load.
+    sdk_versions: ClassVar[str] = ">=1.0,<2"
+    #: The msgspec Struct of this channel's configuration; mark secrets with
+    #: ``Annotated[str, SECRET]``.
+    config_type: ClassVar[type[msgspec.Struct]]
+    #: What kind of contact point the channel's senders are.
+    contact_kind: ClassVar[ContactKindName]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init__(self, config: ConfigT, context: ChannelContext) -> None:
+        self.config = config
+        self.context = context
+
+    async def verify(self, request: InboundRequest) -> None:
+        """Check that ``request`` really comes from the provider.
+
+        Called first for every request to the webhook URL, before anything is
+        stored. Raise ``SignatureInvalid`` to refuse it (the provider gets 401).
+        Compare secrets in constant time (``hmac.compare_digest``).
+        """
+        raise NotImplementedError
+
+    async def parse(self, request: InboundRequest) -> Parsed:
+        """Turn a verified request into messages and events.
+
+        Must be deterministic: the same request gives the same result, with
+        the same ``external_id``s, so redeliveries are recognised. Raise
+        ``MalformedPayload`` for a request that cannot be understood; any
+        other exception is a bug in the adapter.
+        """
+        raise NotImplementedError
+
+    async def deliver(self, message: OutboundMessage) -> DeliveryReceipt:
+        """Send an agent's reply. Return a receipt; do not raise for provider
+        failures (say ``retryable`` so the core retries with backoff).
+        """
+        raise NotImplementedError
+
+    async def poll(self, cursor: str | None) -> PollResult:
+        """Pull channels only (IMAP): fetch what arrived after ``cursor``.
+
+        Each request is then verified, parsed and stored like a webhook; the
+        returned cursor is saved only after that, so a crash repeats a poll
+        rather than skipping one.
+        """
+        raise NotImplementedError
+
+    async def listen(self, submit: Submit) -> None:
+        """Push servers only (SMTP/LMTP): run until cancelled, handing each
+        received request to ``submit``.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def routes(cls) -> Sequence[Any]:
+        """Extra Litestar route handlers of this adapter (a widget script, a
+        visitor websocket), mounted under ``/channels/{kind}/``. Default: none.
+        """
+        return ()
+
+    @classmethod
+    def supports(cls, method: str) -> bool:
+        """Whether this adapter implements an optional method (``poll``, ``listen``)."""
+        return getattr(cls, method) is not getattr(ChannelAdapter, method)

@@ -1,0 +1,214 @@
+"""Delivering agents' replies through their channel: at least once, recorded, retried.
+
+An attempt is claimed with a lease (``next_attempt_at``) so two copies of
+the job never call the provider at once; the provider is called outside any
+transaction; the outcome is written back and a failure after the last
+attempt shows on the ticket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.channels import service as channels
+from frontdesk.channels.adapter import ChannelAdapter
+from frontdesk.channels.masking import mask_sensitive_numbers
+from frontdesk.channels.models import Conversation, Delivery
+from frontdesk.channels.types import ContactRef, DeliveryReceipt, OutboundMessage, ThreadHints
+from frontdesk.crypto.service import load_tenant_cipher
+from frontdesk.db import utcnow
+from frontdesk.identity import service as identity
+from frontdesk.jobs import enqueue
+from frontdesk.runtime import Runtime
+from frontdesk.tickets import service as tickets
+from frontdesk.tickets.models import Message, Ticket
+
+log = logging.getLogger("frontdesk.delivery")
+
+LEASE = dt.timedelta(minutes=2)
+
+
+async def queue_delivery(
+    session: AsyncSession, ticket: Ticket, message: Message
+) -> Delivery | None:
+    """Called when an agent replies; API-only tickets (no channel) keep the reply on the ticket."""
+    if ticket.channel_id is None or ticket.contact_point_id is None:
+        return None
+    delivery = Delivery(
+        message_id=message.id,
+        ticket_id=ticket.id,
+        channel_id=ticket.channel_id,
+        contact_point_id=ticket.contact_point_id,
+        status="queued",
+        attempts=[],
+    )
+    session.add(delivery)
+    message.meta = {**message.meta, "delivery": "queued"}
+    await session.flush()
+    enqueue(session, "deliver", tenant_id=str(ticket.tenant_id), delivery_id=str(delivery.id))
+    return delivery
+
+
+async def _lock(session: AsyncSession, delivery_id: uuid.UUID) -> Delivery | None:
+    stmt = select(Delivery).where(Delivery.id == delivery_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+def _backoff_ms(runtime: Runtime, attempt: int) -> int:
+    return int(runtime.settings.delivery_backoff_ms * 2 ** (attempt - 1))
+
+
+async def deliver(runtime: Runtime, tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> None:
+    claimed = await _claim(runtime, tenant_id, delivery_id)
+    if claimed is None:
+        return
+    adapter, outbound = claimed
+    timeout = runtime.settings.delivery_timeout_ms / 1000
+    try:
+        receipt = await asyncio.wait_for(adapter.deliver(outbound), timeout=timeout)
+        if not isinstance(receipt, DeliveryReceipt):
+            raise TypeError(f"deliver returned {type(receipt).__name__}, not a DeliveryReceipt")
+    except TimeoutError:
+        receipt = DeliveryReceipt(
+            status="failed", error=f"no answer within {timeout:g} s", retryable=True
+        )
+    except Exception as exc:  # an adapter bug must not lose the reply
+        log.exception("adapter %s raised while delivering %s", type(adapter).__name__, delivery_id)
+        receipt = DeliveryReceipt(
+            status="failed", error=f"adapter error: {type(exc).__name__}: {exc}", retryable=True
+        )
+    await _record(runtime, tenant_id, delivery_id, outbound.attempt, receipt)
+
+
+async def _claim(
+    runtime: Runtime, tenant_id: uuid.UUID, delivery_id: uuid.UUID
+) -> tuple[ChannelAdapter[Any], OutboundMessage] | None:
+    async with runtime.db.session(tenant_id) as session:
+        delivery = await _lock(session, delivery_id)
+        now = utcnow()
+        if delivery is None or delivery.status != "queued":
+            return None
+        if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
+            # Leased by another attempt, or scheduled for later (its own job will come).
+            return None
+        delivery.next_attempt_at = now + LEASE
+        cipher = await load_tenant_cipher(session, runtime.keyring, tenant_id)
+        message = await tickets.get_message(session, delivery.message_id)
+        ticket = await tickets.get_ticket_unchecked(session, delivery.ticket_id)
+        channel = await channels.get_channel(session, delivery.channel_id)
+        point = await identity.get_contact_point(session, delivery.contact_point_id)
+        conversation = await session.scalar(
+            select(Conversation.conversation_key).where(
+                Conversation.ticket_id == ticket.id, Conversation.channel_id == channel.id
+            )
+        )
+        last_inbound = await session.scalar(
+            select(Message.external_id)
+            .where(
+                Message.ticket_id == ticket.id,
+                Message.direction == "inbound",
+                Message.channel_id == channel.id,
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        token = await channels.endpoint_token(session, channel.id)
+        adapter = channels.build_adapter(runtime, cipher, channel, token)
+        outbound = OutboundMessage(
+            id=str(delivery.id),
+            recipient=ContactRef(
+                kind=point.kind,  # type: ignore[arg-type]
+                value=identity.decrypt_contact(cipher, point),
+                provider=point.provider,
+            ),
+            text=mask_sensitive_numbers(message.body_text),
+            subject=f"Re: {ticket.subject} [{ticket.number}]",
+            ticket_number=ticket.number,
+            thread=ThreadHints(
+                conversation_id=conversation,
+                in_reply_to=[last_inbound] if last_inbound else [],
+                ticket_number=ticket.number,
+            ),
+            attempt=len(delivery.attempts) + 1,
+        )
+    return adapter, outbound
+
+
+async def _record(
+    runtime: Runtime,
+    tenant_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    attempt: int,
+    receipt: DeliveryReceipt,
+) -> None:
+    async with runtime.db.session(tenant_id) as session:
+        delivery = await _lock(session, delivery_id)
+        if delivery is None or delivery.status != "queued":
+            return
+        now = utcnow()
+        delivery.attempts = [
+            *delivery.attempts,
+            {
+                "attempt": attempt,
+                "at": now.isoformat(),
+                "status": receipt.status,
+                "error": receipt.error,
+                "external_id": receipt.external_id,
+                "retryable": receipt.retryable,
+            },
+        ]
+        delivery.updated_at = now
+        message = await tickets.get_message(session, delivery.message_id)
+        ticket = await tickets.get_ticket_unchecked(session, delivery.ticket_id)
+        if receipt.status == "sent":
+            delivery.status = "sent"
+            delivery.external_id = receipt.external_id
+            delivery.next_attempt_at = None
+            message.meta = {**message.meta, "delivery": "sent", "attempts": attempt}
+            await tickets.add_system_event(
+                session, ticket, "reply_delivered", message_id=str(message.id), attempts=attempt
+            )
+            return
+        delivery.last_error = receipt.error
+        if receipt.retryable and attempt < runtime.settings.delivery_max_attempts:
+            wait_ms = max(_backoff_ms(runtime, attempt), int((receipt.retry_after or 0) * 1000))
+            delivery.next_attempt_at = now + dt.timedelta(milliseconds=wait_ms)
+            message.meta = {**message.meta, "delivery": "retrying", "attempts": attempt}
+            enqueue(
+                session,
+                "deliver",
+                delay_ms=wait_ms,
+                tenant_id=str(tenant_id),
+                delivery_id=str(delivery_id),
+            )
+            return
+        delivery.status = "failed"
+        delivery.next_attempt_at = None
+        message.meta = {
+            **message.meta,
+            "delivery": "failed",
+            "attempts": attempt,
+            "error": receipt.error,
+        }
+        await tickets.add_system_event(
+            session,
+            ticket,
+            "delivery_failed",
+            message_id=str(message.id),
+            attempts=attempt,
+            error=receipt.error,
+        )
+
+
+async def list_deliveries(session: AsyncSession, ticket_id: uuid.UUID) -> list[Delivery]:
+    stmt = select(Delivery).where(Delivery.ticket_id == ticket_id).order_by(Delivery.id)
+    return list((await session.scalars(stmt)).all())

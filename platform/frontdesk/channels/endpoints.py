@@ -1,0 +1,160 @@
+"""HTTP API: channel instances for admins, and the providers' webhook URLs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, patch, post, route
+from litestar.enums import HttpMethod
+
+from frontdesk.api.deps import Actor, Cipher, Db, Rt, needs
+from frontdesk.auth.permissions import Permission as P
+from frontdesk.channels import delivery
+from frontdesk.channels import schemas as s
+from frontdesk.channels import service as channels
+from frontdesk.channels.intake import receive
+from frontdesk.channels.models import ChannelInstance
+from frontdesk.channels.types import InboundRequest
+from frontdesk.runtime import Runtime
+from frontdesk.tickets import service as tickets
+
+
+async def _out(
+    db: Db, runtime: Runtime, channel: ChannelInstance, token: str | None = None
+) -> s.ChannelOut:
+    token = token or await channels.endpoint_token(db, channel.id)
+    return s.ChannelOut(
+        id=channel.id,
+        kind=channel.kind,
+        name=channel.name,
+        config=channels.masked_config(runtime, channel),
+        team_id=channel.team_id,
+        is_active=channel.is_active,
+        webhook_url=channels.webhook_url(runtime, token),
+        created_at=channel.created_at,
+    )
+
+
+class ChannelController(Controller):
+    path = "/api/v1/channels"
+    tags = ["channels"]
+
+    @get("/adapters", opt=needs(P.CHANNELS_MANAGE))
+    async def list_adapters(self, runtime: Rt, principal: Actor) -> list[s.AdapterOut]:
+        out = []
+        for kind in runtime.registry.kinds():
+            cls = runtime.registry.get(kind)
+            out.append(
+                s.AdapterOut(
+                    kind=kind,
+                    display_name=cls.display_name,
+                    version=cls.version,
+                    contact_kind=cls.contact_kind,
+                    capabilities=msgspec.to_builtins(cls.capabilities),
+                    secret_fields=sorted(channels.secret_fields(cls.config_type)),
+                    config_schema=msgspec.json.schema(cls.config_type),
+                )
+            )
+        return out
+
+    @get("/", opt=needs(P.CHANNELS_MANAGE))
+    async def list_channels(self, db: Db, runtime: Rt, principal: Actor) -> list[s.ChannelOut]:
+        return [await _out(db, runtime, c) for c in await channels.list_channels(db)]
+
+    @post("/", opt=needs(P.CHANNELS_MANAGE))
+    async def create_channel(
+        self, data: s.ChannelIn, db: Db, runtime: Rt, cipher: Cipher, principal: Actor
+    ) -> s.ChannelOut:
+        channel, token = await channels.create_channel(
+            db,
+            runtime,
+            cipher,
+            principal,
+            kind=data.kind,
+            name=data.name,
+            config=data.config,
+            team_id=data.team_id,
+        )
+        return await _out(db, runtime, channel, token)
+
+    @get("/{channel_id:uuid}", opt=needs(P.CHANNELS_MANAGE))
+    async def get_channel(
+        self, channel_id: uuid.UUID, db: Db, runtime: Rt, principal: Actor
+    ) -> s.ChannelOut:
+        return await _out(db, runtime, await channels.get_channel(db, channel_id))
+
+    @patch("/{channel_id:uuid}", opt=needs(P.CHANNELS_MANAGE))
+    async def update_channel(
+        self,
+        channel_id: uuid.UUID,
+        data: s.ChannelPatch,
+        db: Db,
+        runtime: Rt,
+        cipher: Cipher,
+        principal: Actor,
+    ) -> s.ChannelOut:
+        channel = await channels.get_channel(db, channel_id)
+        await channels.update_channel(
+            db,
+            runtime,
+            cipher,
+            principal,
+            channel,
+            name=data.name,
+            config=data.config,
+            is_active=data.is_active,
+            team_id=data.team_id,
+        )
+        return await _out(db, runtime, channel)
+
+
+class DeliveryController(Controller):
+    path = "/api/v1/tickets/{ticket_id:uuid}/deliveries"
+    tags = ["tickets"]
+
+    @get("/", opt=needs(P.TICKETS_READ))
+    async def list_deliveries(
+        self, ticket_id: uuid.UUID, db: Db, principal: Actor
+    ) -> list[s.DeliveryOut]:
+        ticket = await tickets.get_ticket(db, principal, ticket_id)
+        return [
+            s.DeliveryOut(
+                id=d.id,
+                message_id=d.message_id,
+                channel_id=d.channel_id,
+                status=d.status,
+                attempts=list(d.attempts),
+                last_error=d.last_error,
+                external_id=d.external_id,
+            )
+            for d in await delivery.list_deliveries(db, ticket.id)
+        ]
+
+
+@route(
+    "/hooks/{token:str}",
+    http_method=[HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT],
+    tags=["webhooks"],
+    summary="A provider's webhook URL for one channel instance",
+)
+async def webhook(token: str, request: Request[Any, Any, Any], runtime: Rt) -> Response[bytes]:
+    """Providers post here. Verified by the channel's adapter before anything is stored."""
+    body = await request.body()
+    query = {key: request.query_params.getall(key) for key in request.query_params}
+    url = runtime.settings.public_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    inbound = InboundRequest(
+        method=request.method,
+        url=url,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query=query,
+        body=body,
+    )
+    reply = await receive(runtime, token, inbound)
+    return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+
+
+CONTROLLERS: list[Any] = [ChannelController, DeliveryController, webhook]

@@ -1,0 +1,57 @@
+"""Request and response bodies of the channels API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import msgspec
+
+from frontdesk.auth.schemas import Strict
+
+
+class ChannelIn(Strict, frozen=True, kw_only=True):
+    kind: str
+    name: str
+    config: dict[str, Any] = {}
+    team_id: uuid.UUID | None = None
+
+
+class ChannelPatch(Strict, frozen=True, kw_only=True):
+    name: str | None = None
+    #: Secret fields left out (or sent as "********") keep their value.
+    config: dict[str, Any] | None = None
+    is_active: bool | None = None
+    team_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class ChannelOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    kind: str
+    name: str
+    config: dict[str, Any]
+    team_id: uuid.UUID | None
+    is_active: bool
+    webhook_url: str
+    created_at: dt.datetime
+
+
+class AdapterOut(msgspec.Struct, frozen=True, kw_only=True):
+    kind: str
+    display_name: str
+    version: str
+    contact_kind: str
+    capabilities: dict[str, Any]
+    secret_fields: list[str]
+    config_schema: dict[str, Any]
+
+
+class DeliveryOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    message_id: uuid.UUID
+    channel_id: uuid.UUID
+    status: str
+    attempts: list[dict[str, Any]]
+    last_error: str | None
+    external_id: str | None

@@ -1,0 +1,173 @@
+"""The normalised types adapters produce and consume (public SDK, msgspec Structs).
+
+Every channel, whatever its provider speaks, is turned into these; the core
+never sees a provider's payload.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+import msgspec
+
+#: Marks a config field as secret: ``api_key: Annotated[str, SECRET]``.
+#: Secret fields are stored encrypted, never returned by the API, and
+#: shown to admins only as ``"********"``.
+SECRET = msgspec.Meta(extra={"secret": True})
+
+ContactKindName = Literal["email", "phone", "webchat", "im"]
+
+
+class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
+    """What a channel can do; the inbox and delivery adapt to it."""
+
+    threads: bool = False
+    attachments: bool = False
+    typing: bool = False
+    read_receipts: bool = False
+    rich_text: bool = False
+    #: Longest text one outbound message may carry; ``None`` for no limit.
+    max_length: int | None = None
+
+
+class ContactRef(msgspec.Struct, frozen=True, kw_only=True):
+    """Who a message is from or to, as the channel knows them.
+
+    ``value`` is the raw address, number or handle; the core normalises it
+    (lower-cased email, E.164 phone) and stores it only encrypted.
+    """
+
+    kind: ContactKindName
+    value: str
+    #: For ``im``: the network (``telegram``, ``slack``, ``wecom``, ``whatsapp``).
+    provider: str | None = None
+    display_name: str | None = None
+
+
+class ThreadHints(msgspec.Struct, frozen=True, kw_only=True):
+    """Whatever the provider tells about which conversation a message belongs to."""
+
+    #: The provider's own conversation or chat id, stable for a conversation.
+    conversation_id: str | None = None
+    #: Our reply token, if the provider carried it back (``support+<token>@``).
+    reply_token: str | None = None
+    in_reply_to: list[str] = []
+    references: list[str] = []
+    #: A ticket number found in a subject line, such as ``CS-2026-000042``.
+    ticket_number: str | None = None
+
+
+class Attachment(msgspec.Struct, frozen=True, kw_only=True):
+    filename: str
+    content_type: str
+    size: int
+    #: Where the provider keeps it (fetched by the core later), or ``None``.
+    url: str | None = None
+    #: The bytes, when the provider sent them inline.
+    content: bytes | None = None
+    inline: bool = False
+
+
+class InboundMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """A message a customer sent, normalised."""
+
+    #: The provider's id for this message: the same message redelivered
+    #: carries the same id, which is how redeliveries are dropped.
+    external_id: str
+    sender: ContactRef
+    text: str
+    subject: str | None = None
+    #: HTML already sanitised by the adapter, with ``text`` kept alongside.
+    html: str | None = None
+    thread: ThreadHints = ThreadHints()
+    attachments: list[Attachment] = []
+    sent_at: dt.datetime | None = None
+    #: Anything provider-specific worth keeping on the message (small).
+    metadata: dict[str, Any] = {}
+
+
+ChannelEventKind = Literal[
+    "call_ringing",
+    "call_answered",
+    "call_missed",
+    "call_ended",
+    "voicemail",
+    "typing",
+    "read",
+    "delivery_status",
+]
+
+
+class ChannelEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """Something that happened on a channel that is not a message."""
+
+    external_id: str
+    kind: ChannelEventKind
+    sender: ContactRef | None = None
+    thread: ThreadHints = ThreadHints()
+    occurred_at: dt.datetime | None = None
+    data: dict[str, Any] = {}
+
+
+class InboundRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """An HTTP request as a provider sent it to the channel's webhook URL."""
+
+    method: str
+    #: The public URL the provider called (needed by signature schemes that
+    #: sign the URL, such as Twilio's); built from ``FRONTDESK_PUBLIC_URL``.
+    url: str
+    #: Header names lower-cased.
+    headers: dict[str, str]
+    query: dict[str, list[str]]
+    body: bytes
+
+
+class WebhookReply(msgspec.Struct, frozen=True, kw_only=True):
+    """What to answer the provider, when it expects more than an empty 200."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain"
+
+
+class Parsed(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``parse`` found in one request: zero or more messages and events."""
+
+    messages: list[InboundMessage] = []
+    events: list[ChannelEvent] = []
+    #: A handshake answer (URL verification challenges) instead of the default.
+    reply: WebhookReply | None = None
+
+
+class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """An agent's reply, to be sent through the channel the customer used."""
+
+    #: Our id for this delivery: the same id may be delivered again after a
+    #: crash, so adapters pass it to providers that support idempotency keys.
+    id: str
+    recipient: ContactRef
+    text: str
+    subject: str | None = None
+    html: str | None = None
+    ticket_number: str | None = None
+    #: Our reply token, for channels that can carry it (email addresses).
+    reply_token: str | None = None
+    thread: ThreadHints = ThreadHints()
+    attachments: list[Attachment] = []
+    #: Which attempt this is, starting at 1.
+    attempt: int = 1
+
+
+DeliveryStatus = Literal["sent", "failed"]
+
+
+class DeliveryReceipt(msgspec.Struct, frozen=True, kw_only=True):
+    status: DeliveryStatus
+    #: The provider's id for the sent message (threads later replies).
+    external_id: str | None = None
+    error: str | None = None
+    #: For a failure: worth trying again (timeouts, 5xx, 429) or not (4xx).
+    retryable: bool = False
+    #: Seconds the provider asked us to wait (``Retry-After``).
+    retry_after: float | None = None

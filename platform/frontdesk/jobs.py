@@ -1,0 +1,245 @@
+"""Background jobs on dramatiq: the registry, the broker, sending after commit, workers.
+
+A job is an ``async def fn(runtime, **kwargs)`` registered with ``@job``.
+Code inside a transaction calls ``enqueue(session, name, ...)``; the job is
+sent only after that transaction commits (a rolled-back request leaves no job
+pointing at nothing), and every job is idempotent, so a job sent twice does
+its work once. With ``FRONTDESK_REDIS_URL`` the broker is Redis and
+``frontdesk worker`` processes run the jobs; without it, an in-process broker
+and worker threads do, so the embedded demo is one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import dramatiq
+import msgspec
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware
+from dramatiq.middleware.asyncio import AsyncIO
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.config import Settings
+
+if TYPE_CHECKING:
+    from frontdesk.runtime import Runtime
+
+log = logging.getLogger("frontdesk.jobs")
+
+JobFn = Callable[..., Awaitable[None]]
+
+
+class JobSpec(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    fn: JobFn
+    queue: str
+    # dramatiq's own retries, for errors the job did not handle (a database
+    # restart, a lost race on a unique key): backoff in milliseconds.
+    max_retries: int
+    min_backoff: int
+    max_backoff: int
+    time_limit: int
+
+
+_REGISTRY: dict[str, JobSpec] = {}
+
+
+def job(
+    name: str,
+    *,
+    queue: str = "default",
+    max_retries: int = 20,
+    min_backoff: int = 200,
+    max_backoff: int = 300_000,
+    time_limit: int = 300_000,
+) -> Callable[[JobFn], JobFn]:
+    def register(fn: JobFn) -> JobFn:
+        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
+            raise ValueError(f"two jobs named {name!r}")
+        _REGISTRY[name] = JobSpec(
+            name=name,
+            fn=fn,
+            queue=queue,
+            max_retries=max_retries,
+            min_backoff=min_backoff,
+            max_backoff=max_backoff,
+            time_limit=time_limit,
+        )
+        return fn
+
+    return register
+
+
+def _import_job_modules() -> None:
+    # Every module that declares jobs, so any process knows every job by name.
+    import frontdesk.channels.tasks  # noqa: F401
+
+
+class PendingJob(msgspec.Struct, frozen=True):
+    name: str
+    kwargs: dict[str, Any]
+    delay_ms: int | None = None
+
+
+def enqueue(
+    session: AsyncSession, name: str, *, delay_ms: int | None = None, **kwargs: Any
+) -> None:
+    """Send job ``name`` once this session's transaction commits."""
+    if name not in _REGISTRY:
+        _import_job_modules()
+        if name not in _REGISTRY:
+            raise KeyError(f"no job named {name!r}")
+    pending: list[PendingJob] = session.sync_session.info.setdefault("pending_jobs", [])
+    pending.append(PendingJob(name, kwargs, delay_ms))
+
+
+def take_pending(session: AsyncSession) -> list[PendingJob]:
+    pending: list[PendingJob] = session.sync_session.info.pop("pending_jobs", [])
+    return pending
+
+
+# --- the worker's own runtime -----------------------------------------------
+#
+# Async jobs run on dramatiq's event-loop thread; database connections belong
+# to the loop that opened them, so the worker builds its own runtime there.
+
+_worker_runtime: Runtime | None = None
+
+
+def worker_runtime() -> Runtime:
+    if _worker_runtime is None:
+        raise RuntimeError("no worker runtime: jobs run only inside a started worker")
+    return _worker_runtime
+
+
+class _RuntimeMiddleware(Middleware):
+    def __init__(self, jobs: Jobs) -> None:
+        self.jobs = jobs
+
+    def before_worker_boot(self, broker: Any, worker: Any) -> None:
+        from dramatiq.asyncio import get_event_loop_thread
+
+        from frontdesk.runtime import Runtime
+
+        global _worker_runtime
+        jobs = self.jobs
+
+        async def build() -> Runtime:
+            runtime = Runtime(jobs.settings, jobs=jobs)
+            await runtime.start()
+            return runtime
+
+        loop_thread = get_event_loop_thread()
+        assert loop_thread is not None, "the AsyncIO middleware boots first"
+        _worker_runtime = loop_thread.run_coroutine(build())
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        from dramatiq.asyncio import get_event_loop_thread
+
+        global _worker_runtime
+        loop_thread = get_event_loop_thread()
+        if _worker_runtime is not None and loop_thread is not None:
+            loop_thread.run_coroutine(_worker_runtime.close())
+        _worker_runtime = None
+
+
+def _wrap(spec: JobSpec) -> Callable[..., Awaitable[None]]:
+    async def run(**kwargs: Any) -> None:
+        await spec.fn(worker_runtime(), **kwargs)
+
+    run.__name__ = spec.name
+    run.__module__ = spec.fn.__module__
+    return run
+
+
+class Jobs:
+    """The broker and its actors for one process."""
+
+    def __init__(self, settings: Settings) -> None:
+        _import_job_modules()
+        self.settings = settings
+        self.broker: dramatiq.Broker
+        if settings.redis_url:
+            self.broker = RedisBroker(  # type: ignore[no-untyped-call]
+                url=settings.redis_url,
+                namespace=settings.redis_namespace,
+                heartbeat_timeout=settings.worker_heartbeat_ms,
+            )
+        else:
+            self.broker = StubBroker()
+        self.broker.add_middleware(AsyncIO())
+        self.broker.add_middleware(_RuntimeMiddleware(self))
+        self.actors: dict[str, dramatiq.Actor[Any, Any]] = {
+            spec.name: dramatiq.Actor(
+                _wrap(spec),
+                broker=self.broker,
+                actor_name=spec.name,
+                queue_name=spec.queue,
+                priority=0,
+                options={
+                    "max_retries": spec.max_retries,
+                    "min_backoff": spec.min_backoff,
+                    "max_backoff": spec.max_backoff,
+                    "time_limit": spec.time_limit,
+                },
+            )
+            for spec in _REGISTRY.values()
+        }
+        self._worker: dramatiq.Worker | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def in_process(self) -> bool:
+        return isinstance(self.broker, StubBroker)
+
+    def send(self, name: str, kwargs: dict[str, Any], delay_ms: int | None = None) -> None:
+        self.actors[name].send_with_options(kwargs=kwargs, delay=delay_ms)
+
+    async def send_pending(self, pending: list[PendingJob]) -> None:
+        if not pending:
+            return
+        if self.in_process:
+            for p in pending:
+                self.send(p.name, p.kwargs, p.delay_ms)
+            return
+
+        # redis-py is blocking: keep it off the event loop.
+        def send_all() -> None:
+            for p in pending:
+                self.send(p.name, p.kwargs, p.delay_ms)
+
+        await asyncio.to_thread(send_all)
+
+    def start_worker(self, *, threads: int = 4) -> dramatiq.Worker:
+        """Start worker threads in this process (the embedded demo, tests, ``frontdesk worker``)."""
+        with self._lock:
+            if self._worker is not None:
+                return self._worker
+            worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=100)
+            worker.start()
+            self._worker = worker
+            return worker
+
+    def stop_worker(self) -> None:
+        with self._lock:
+            if self._worker is not None:
+                self._worker.stop()
+                self._worker = None
+
+    def join(self, timeout_ms: int = 60_000) -> None:
+        """Wait until every queue is empty and the worker idle (in-process broker only)."""
+        assert isinstance(self.broker, StubBroker)
+        for queue in list(self.broker.queues):
+            self.broker.join(queue, timeout=timeout_ms, fail_fast=True)
+        if self._worker is not None:
+            self._worker.join()
+
+    def close(self) -> None:
+        self.stop_worker()
+        self.broker.close()

@@ -1,0 +1,1 @@
+"""Realtime: ticket and message events published per tenant, and the agents' websocket."""

@@ -1,0 +1,97 @@
+"""The agents' websocket: live ticket and message events, only those the user may see."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from frontdesk.api.deps import Rt
+from frontdesk.auth import service as auth
+from frontdesk.auth import tokens
+from frontdesk.auth.permissions import Permission
+from frontdesk.db import utcnow
+from frontdesk.errors import FrontdeskError
+from frontdesk.realtime.events import RealtimeEvent, tenant_channel
+from frontdesk.runtime import Runtime
+
+log = logging.getLogger("frontdesk.realtime")
+
+# Application close codes (4000–4999): 4401 sign-in failed.
+CLOSE_UNAUTHENTICATED = 4401
+
+
+def visible(principal: auth.Principal, event: RealtimeEvent) -> bool:
+    """The same rule as the ticket list: all tickets, or one's teams' and one's own."""
+    if event.tenant_id != principal.tenant_id or not principal.has(Permission.TICKETS_READ):
+        return False
+    if principal.has(Permission.TICKETS_READ_ALL):
+        return True
+    return event.assignee_id == principal.user_id or (
+        event.team_id is not None and event.team_id in principal.team_ids
+    )
+
+
+async def _authenticate(runtime: Runtime, token: str) -> auth.Principal:
+    if token.startswith(tokens.API_TOKEN_PREFIX + "_"):
+        tenant_id = tokens.tenant_of_opaque_token(token, tokens.API_TOKEN_PREFIX)
+        async with runtime.db.session(tenant_id) as session:
+            return await auth.authenticate_api_token(session, token)
+    claims = tokens.read_access_token(runtime.signing_key, token, now=utcnow())
+    async with runtime.db.session(claims.tenant_id) as session:
+        return await auth.authenticate_access_token(session, runtime, claims)
+
+
+class AuthFrame(msgspec.Struct, frozen=True):
+    type: str
+    token: str
+
+
+@websocket("/ws/inbox")
+async def inbox_socket(socket: WebSocket, runtime: Rt) -> None:  # type: ignore[type-arg]
+    """Sign in with ``?access_token=…`` or a first frame ``{"type": "auth", "token": …}``."""
+    await socket.accept()
+    token = socket.query_params.get("access_token")
+    try:
+        if not token:
+            frame = msgspec.json.decode(
+                await asyncio.wait_for(socket.receive_text(), timeout=10), type=AuthFrame
+            )
+            token = frame.token
+        principal = await _authenticate(runtime, token)
+    except (FrontdeskError, msgspec.DecodeError, TimeoutError, WebSocketDisconnect):
+        with contextlib.suppress(Exception):
+            await socket.close(code=CLOSE_UNAUTHENTICATED, reason="sign-in failed")
+        return
+    await socket.send_json({"type": "ready", "user_id": str(principal.user_id)})
+    async with runtime.pubsub.subscribe(tenant_channel(principal.tenant_id)) as events:
+
+        async def forward() -> None:
+            async for data in events:
+                event = msgspec.json.decode(data, type=RealtimeEvent)
+                if visible(principal, event):
+                    await socket.send_text(data.decode())
+
+        async def until_closed() -> None:
+            with contextlib.suppress(WebSocketDisconnect):
+                while True:
+                    await socket.receive_text()
+
+        forwarding = asyncio.create_task(forward())
+        closing = asyncio.create_task(until_closed())
+        done, pending = await asyncio.wait(
+            {forwarding, closing}, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for task in done:
+            if task.exception() is not None and not isinstance(
+                task.exception(), WebSocketDisconnect
+            ):
+                log.warning("inbox socket ended: %r", task.exception())

@@ -1,0 +1,104 @@
+"""Publish/subscribe between processes: Redis pub/sub, or in-process for the embedded demo."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+
+class PubSub(Protocol):
+    async def publish(self, channel: str, data: bytes) -> None: ...
+
+    def subscribe(
+        self, channel: str
+    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[bytes]]: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalPubSub:
+    """One process: subscribers may live on other event loops (the worker's thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: dict[
+            str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[bytes]]]
+        ] = {}
+
+    async def publish(self, channel: str, data: bytes) -> None:
+        with self._lock:
+            targets = list(self._subscribers.get(channel, ()))
+        for loop, queue in targets:
+            # A slow subscriber drops its oldest frames, never the publisher's time.
+            loop.call_soon_threadsafe(_offer, queue, data)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1000)
+        entry = (asyncio.get_running_loop(), queue)
+        with self._lock:
+            self._subscribers.setdefault(channel, set()).add(entry)
+        try:
+            yield _drain(queue)
+        finally:
+            with self._lock:
+                self._subscribers.get(channel, set()).discard(entry)
+
+    async def close(self) -> None:
+        return None
+
+
+def _offer(queue: asyncio.Queue[bytes], data: bytes) -> None:
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(data)
+
+
+async def _drain(queue: asyncio.Queue[bytes]) -> AsyncIterator[bytes]:
+    while True:
+        yield await queue.get()
+
+
+class RedisPubSub:
+    """Across processes: every app process subscribes to the tenants its sockets serve."""
+
+    def __init__(self, url: str, namespace: str) -> None:
+        self._url = url
+        self._namespace = namespace
+        self._client: aioredis.Redis | None = None
+
+    def _redis(self) -> aioredis.Redis:
+        # Created on first use, on the loop that uses it.
+        if self._client is None:
+            self._client = aioredis.Redis.from_url(self._url)
+        return self._client
+
+    async def publish(self, channel: str, data: bytes) -> None:
+        await self._redis().publish(f"{self._namespace}:{channel}", data)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        pubsub = self._redis().pubsub()
+        await pubsub.subscribe(f"{self._namespace}:{channel}")
+        try:
+            yield _redis_messages(pubsub)
+        finally:
+            await pubsub.unsubscribe()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+async def _redis_messages(pubsub: aioredis.client.PubSub) -> AsyncIterator[bytes]:
+    while True:
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=30.0)
+        if message is not None and isinstance(message.get("data"), bytes):
+            yield message["data"]
