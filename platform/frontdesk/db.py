@@ -40,6 +40,7 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql import util as sql_util
 
 from frontdesk.config import Settings
 from frontdesk.errors import ConfigurationError, TenantContextMissing
@@ -143,8 +144,23 @@ def set_tenant(tenant_id: uuid.UUID | None) -> None:
     _tenant.set(tenant_id)
 
 
+def _tenant_table_names() -> frozenset[str]:
+    return frozenset(tenant_tables())
+
+
 def _involves_tenant_models(state: ORMExecuteState) -> bool:
-    return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
+    if any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
+        return True
+    # ``select(func.count()).select_from(Model)`` names no entity in its
+    # columns: look at the tables it reads, too.
+    statement = state.statement
+    froms = statement.get_final_froms() if hasattr(statement, "get_final_froms") else []
+    names = _tenant_table_names()
+    for from_ in froms:
+        for table in sql_util.find_tables(from_, include_aliases=True, include_joins=True):
+            if getattr(table, "name", None) in names:
+                return True
+    return False
 
 
 def session_tenant(session: Session) -> uuid.UUID | None:

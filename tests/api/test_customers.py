@@ -566,7 +566,7 @@ async def test_timeline_shows_readable_tickets_newest_first_with_their_messages(
     entries = r.json()["items"]
     assert [e["ticket"]["id"] for e in entries] == [by_phone["id"], by_email["id"]]
     assert [e["ticket"]["channel"] for e in entries] == ["phone", "email"]
-    assert [(m["kind"], m["body"]) for m in entries[1]["messages"]] == [
+    assert [(m["kind"], m["body_text"]) for m in entries[1]["messages"]] == [
         ("note", "Called"),
         ("reply", "We are on it."),
     ]

@@ -191,6 +191,8 @@ async def test_first_reply_sets_first_response_and_opens_the_ticket(
     r = await client.post(url, headers=agent.headers, json={"kind": "reply", "body": "Hello!"})
     assert r.status_code == 201, r.text
     assert (r.json()["direction"], r.json()["channel"]) == ("outbound", "email")
+    # Opened through the API, not by a customer's contact: nothing to deliver to.
+    assert r.json()["delivery"] is None
     assert r.json()["author_user_id"] == str(agent.user_id)
     ticket = (await client.get(f"/api/v1/tickets/{tid}", headers=agent.headers)).json()
     assert ticket["state"] == "open"
@@ -202,7 +204,7 @@ async def test_first_reply_sets_first_response_and_opens_the_ticket(
     assert ticket["first_response_at"] == first_response
 
     r = await client.get(url, headers=agent.headers)
-    assert [(m["kind"], m["body"]) for m in r.json()["items"]] == [
+    assert [(m["kind"], m["body_text"]) for m in r.json()["items"]] == [
         ("note", "Checked the logs."),
         ("reply", "Hello!"),
         ("reply", "More."),
@@ -217,7 +219,7 @@ async def test_first_reply_sets_first_response_and_opens_the_ticket(
     second = await client.get(
         url, headers=agent.headers, params={"limit": 2, "cursor": first.json()["next_cursor"]}
     )
-    bodies = [m["body"] for m in first.json()["items"] + second.json()["items"]]
+    bodies = [m["body_text"] for m in first.json()["items"] + second.json()["items"]]
     assert bodies == ["Checked the logs.", "Hello!", "More."]
     assert second.json()["next_cursor"] is None
 
@@ -250,7 +252,7 @@ async def test_message_rules(client: httpx.AsyncClient, tenant: TenantUnderTest)
     r = await client.post(url, headers=agent.headers, json={"kind": "reply", "body": "Late"})
     is_problem(r, 409)
     r = await client.get(url, headers=agent.headers)
-    assert [m["body"] for m in r.json()["items"]] == ["Fixed"]
+    assert [m["body_text"] for m in r.json()["items"]] == ["Fixed"]
 
 
 async def test_a_body_at_creation_is_an_internal_note_by_the_creator(
@@ -265,7 +267,7 @@ async def test_a_body_at_creation_is_an_internal_note_by_the_creator(
     [message] = r.json()["items"]
     assert (message["kind"], message["direction"]) == ("note", "internal")
     assert message["author_user_id"] == str(agent.user_id)
-    assert message["body"] == "Customer called about the router."
+    assert message["body_text"] == "Customer called about the router."
 
 
 # --- who sees what ----------------------------------------------------------------

@@ -129,3 +129,19 @@ async def test_history_tables_are_append_only_for_the_app(
     with pytest.raises((ProgrammingError, DBAPIError), match="permission denied"):
         async with runtime.db.session(a.id) as session:
             await session.execute(text("DELETE FROM audit_log"))
+
+
+async def test_a_count_over_a_table_counts_only_the_sessions_tenant(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    # select_from(Model) with no entity in the columns once escaped the ORM
+    # filter on SQLite (PostgreSQL's row-level security still held).
+    from sqlalchemy import func
+
+    a = await sign_up(client)
+    await sign_up(client)
+    async with runtime.db.session(a.id) as session:
+        assert await session.scalar(select(func.count()).select_from(User)) == 1
+    async with runtime.db.sessions() as session:
+        with pytest.raises(TenantContextMissing):
+            await session.scalar(select(func.count()).select_from(User))

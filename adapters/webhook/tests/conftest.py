@@ -16,10 +16,10 @@ from typing import Any
 
 import msgspec
 import pytest
-from frontdesk_webhook import SIGNATURE_HEADER, WebhookAdapter, WebhookConfig, plugin, sign
 
 from frontdesk.channels import ChannelContext, InboundRequest
 from frontdesk.testing import ProviderServer, make_request
+from frontdesk_webhook import SIGNATURE_HEADER, WebhookAdapter, WebhookConfig, plugin, sign
 
 SECRET = "whsec_test_0123456789abcdef"
 HEADER = SIGNATURE_HEADER.lower()
@@ -33,7 +33,7 @@ CONTEXT = ChannelContext(
 def pytest_configure(config: pytest.Config) -> None:
     # The kit's fixtures come from its pytest11 entry point when frontdesk is
     # installed; running from a source tree (PYTHONPATH) they must be loaded here.
-    import frontdesk.testing.plugin as kit  # noqa: PLC0415
+    import frontdesk.testing.plugin as kit
 
     if not config.pluginmanager.is_registered(kit):
         config.pluginmanager.register(kit, "frontdesk-contract-kit")

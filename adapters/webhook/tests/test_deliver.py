@@ -5,6 +5,7 @@ The server is the contract kit's ``ProviderServer`` on 127.0.0.1; httpx is not m
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import json
@@ -13,11 +14,11 @@ import time
 from collections.abc import Callable
 
 import pytest
-from frontdesk_webhook import WebhookAdapter, verify_signature
-from frontdesk_webhook.adapter import retry_after
 
 from frontdesk.channels import ContactRef, DeliveryReceipt, OutboundMessage, ThreadHints
 from frontdesk.testing import ProviderResponse, ProviderServer
+from frontdesk_webhook import WebhookAdapter, verify_signature
+from frontdesk_webhook.adapter import retry_after
 
 AdapterFor = Callable[..., WebhookAdapter]
 
@@ -36,7 +37,7 @@ REPLY = OutboundMessage(
 PATH = "/frontdesk/replies"
 
 
-def Answer(  # noqa: N802 (reads as the scripted answer it builds)
+def answer(
     status: int = 200,
     body: bytes = b'{"id": "crm-1"}',
     headers: dict[str, str] | None = None,
@@ -57,7 +58,7 @@ def wired(adapter_for: AdapterFor, server: ProviderServer, **config: object) -> 
 async def test_a_reply_is_posted_signed_with_an_idempotency_key(
     adapter_for: AdapterFor, provider: ProviderServer, secret: str
 ) -> None:
-    provider.queue(Answer(status=200, body=b'{"id": "crm-88", "ok": true}'))
+    provider.queue(answer(status=200, body=b'{"id": "crm-88", "ok": true}'))
     receipt = await wired(adapter_for, provider).deliver(REPLY)
     assert receipt == DeliveryReceipt(status="sent", external_id="crm-88")
 
@@ -91,27 +92,30 @@ async def test_a_redelivery_carries_the_same_idempotency_key(
 
 
 @pytest.mark.parametrize(
-    ("answer", "external_id"),
+    ("scripted", "external_id"),
     [
-        (Answer(status=201, body=b'{"id": 42}'), "42"),
-        (Answer(status=202, body=b""), None),
-        (Answer(status=204, body=b"", headers={}), None),
-        (Answer(status=200, body=b"OK", headers={"Content-Type": "text/plain"}), None),
-        (Answer(status=200, body=b'{"id": {"deep": 1}}'), None),
-        (Answer(status=200, body=b"[" * 50_000 + b"]" * 50_000), None),
-        (Answer(status=200, body=b'{"id": "x"' + b" " * 70_000 + b"}"), None),
+        (answer(status=201, body=b'{"id": 42}'), "42"),
+        (answer(status=202, body=b""), None),
+        (answer(status=204, body=b"", headers={}), None),
+        (answer(status=200, body=b"OK", headers={"Content-Type": "text/plain"}), None),
+        (answer(status=200, body=b'{"id": {"deep": 1}}'), None),
+        (answer(status=200, body=b"[" * 50_000 + b"]" * 50_000), None),
+        (answer(status=200, body=b'{"id": "x"' + b" " * 70_000 + b"}"), None),
     ],
 )
 async def test_any_2xx_is_sent_and_an_id_is_read_when_there_is_one(
-    adapter_for: AdapterFor, provider: ProviderServer, answer: Answer, external_id: str | None
+    adapter_for: AdapterFor,
+    provider: ProviderServer,
+    scripted: ProviderResponse,
+    external_id: str | None,
 ) -> None:
-    provider.queue(answer)
+    provider.queue(scripted)
     receipt = await wired(adapter_for, provider).deliver(REPLY)
     assert receipt == DeliveryReceipt(status="sent", external_id=external_id)
 
 
 async def test_a_500_is_retryable(adapter_for: AdapterFor, provider: ProviderServer) -> None:
-    provider.queue(Answer(status=500, body=b"boom"))
+    provider.queue(answer(status=500, body=b"boom"))
     receipt = await wired(adapter_for, provider).deliver(REPLY)
     assert receipt.status == "failed"
     assert receipt.retryable
@@ -120,7 +124,7 @@ async def test_a_500_is_retryable(adapter_for: AdapterFor, provider: ProviderSer
 
 
 async def test_a_429_says_when_to_retry(adapter_for: AdapterFor, provider: ProviderServer) -> None:
-    provider.queue(Answer(status=429, headers={"Retry-After": "7"}))
+    provider.queue(answer(status=429, headers={"Retry-After": "7"}))
     receipt = await wired(adapter_for, provider).deliver(REPLY)
     assert (receipt.status, receipt.retryable, receipt.retry_after) == ("failed", True, 7.0)
     assert receipt.error is not None and "429" in receipt.error
@@ -130,7 +134,7 @@ async def test_a_503_with_a_date_in_retry_after(
     adapter_for: AdapterFor, provider: ProviderServer
 ) -> None:
     later = email.utils.formatdate(time.time() + 120, usegmt=True)
-    provider.queue(Answer(status=503, headers={"Retry-After": later}))
+    provider.queue(answer(status=503, headers={"Retry-After": later}))
     receipt = await wired(adapter_for, provider).deliver(REPLY)
     assert receipt.retryable
     assert receipt.retry_after is not None and 110 <= receipt.retry_after <= 121
@@ -140,7 +144,7 @@ async def test_a_503_with_a_date_in_retry_after(
 async def test_other_4xx_are_final(
     adapter_for: AdapterFor, provider: ProviderServer, status: int
 ) -> None:
-    provider.queue(Answer(status=status, body=b'{"error": "internal detail 9f2e"}'))
+    provider.queue(answer(status=status, body=b'{"error": "internal detail 9f2e"}'))
     receipt = await wired(adapter_for, provider).deliver(REPLY)
     assert (receipt.status, receipt.retryable) == ("failed", False)
     assert receipt.error is not None and str(status) in receipt.error
@@ -152,7 +156,7 @@ async def test_other_4xx_are_final(
 async def test_4xx_that_mean_not_now_are_retryable(
     adapter_for: AdapterFor, provider: ProviderServer, status: int
 ) -> None:
-    provider.queue(Answer(status=status))
+    provider.queue(answer(status=status))
     receipt = await wired(adapter_for, provider).deliver(REPLY)
     assert (receipt.status, receipt.retryable) == ("failed", True)
 
@@ -160,7 +164,7 @@ async def test_4xx_that_mean_not_now_are_retryable(
 async def test_redirects_are_not_followed(
     adapter_for: AdapterFor, provider: ProviderServer
 ) -> None:
-    provider.queue(Answer(status=301, headers={"Location": "https://elsewhere.example/"}))
+    provider.queue(answer(status=301, headers={"Location": "https://elsewhere.example/"}))
     receipt = await wired(adapter_for, provider).deliver(REPLY)
     assert (receipt.status, receipt.retryable) == ("failed", False)
     assert receipt.error is not None and "redirects are not followed" in receipt.error
@@ -170,7 +174,7 @@ async def test_redirects_are_not_followed(
 async def test_a_callback_that_does_not_answer_in_time_is_retryable(
     adapter_for: AdapterFor, provider: ProviderServer
 ) -> None:
-    provider.queue(Answer(delay=5))
+    provider.queue(answer(delay=5))
     started = time.monotonic()
     receipt = await wired(adapter_for, provider, timeout_seconds=0.3).deliver(REPLY)
     assert time.monotonic() - started < 2
@@ -179,14 +183,35 @@ async def test_a_callback_that_does_not_answer_in_time_is_retryable(
 
 
 async def test_the_timeout_bounds_the_whole_request_not_each_read(
-    adapter_for: AdapterFor, provider: ProviderServer
+    adapter_for: AdapterFor,
 ) -> None:
-    # Each byte arrives well within the timeout; the whole answer does not.
-    provider.queue(Answer(body=b'{"id": "slow-one"}', trickle=0.1))
-    started = time.monotonic()
-    receipt = await wired(adapter_for, provider, timeout_seconds=0.5).deliver(REPLY)
-    assert time.monotonic() - started < 1.5
+    # A callback that answers at once and then trickles its body, a byte every
+    # 0.1 s: each read is well within the timeout, the whole answer is not.
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        body = b'{"id": "slow-one"}'
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+        try:
+            for i in range(len(body)):
+                await writer.drain()
+                await asyncio.sleep(0.1)
+                writer.write(body[i : i + 1])
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        adapter = adapter_for(callback_url=f"http://127.0.0.1:{port}/", timeout_seconds=0.5)
+        started = time.monotonic()
+        receipt = await adapter.deliver(REPLY)
+        assert time.monotonic() - started < 1.5
+    finally:
+        server.close()
     assert (receipt.status, receipt.retryable) == ("failed", True)
+    assert receipt.error is not None and "within 0.5 s" in receipt.error
 
 
 async def test_a_closed_port_is_retryable(adapter_for: AdapterFor) -> None:

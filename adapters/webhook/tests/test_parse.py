@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from frontdesk_webhook import WebhookAdapter
 
 from frontdesk.channels import (
     ChannelEvent,
@@ -19,6 +18,7 @@ from frontdesk.channels import (
     Parsed,
     ThreadHints,
 )
+from frontdesk_webhook import WebhookAdapter
 
 RequestFor = Callable[..., InboundRequest]
 

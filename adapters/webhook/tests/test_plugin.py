@@ -6,15 +6,15 @@ import ast
 import tomllib
 from pathlib import Path
 
-import frontdesk_webhook
 import msgspec
 import pluggy
 import pytest
-from frontdesk_webhook import WebhookAdapter, WebhookConfig
-from frontdesk_webhook import plugin as webhook_plugin
 from packaging.specifiers import SpecifierSet
 
+import frontdesk_webhook
 from frontdesk.channels import SDK_VERSION, ChannelAdapter, hookspecs
+from frontdesk_webhook import WebhookAdapter, WebhookConfig
+from frontdesk_webhook import plugin as webhook_plugin
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "frontdesk_webhook"

@@ -11,8 +11,6 @@ import json
 import time
 from typing import Any
 
-from frontdesk_webhook import WebhookAdapter, WebhookConfig, sign, verify_signature
-from frontdesk_webhook.adapter import parse_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +21,8 @@ from frontdesk.channels import (
     Parsed,
     SignatureInvalid,
 )
+from frontdesk_webhook import WebhookAdapter, WebhookConfig, sign, verify_signature
+from frontdesk_webhook.adapter import parse_body
 
 SECRET = "whsec_property_0123456789"  # noqa: S105
 URL = "https://desk.example/h/ch_prop"
@@ -111,34 +111,45 @@ flat = st.dictionaries(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=10),
     max_size=5,
 )
-valid_events = st.fixed_dictionaries(
+Strategies = dict[str, st.SearchStrategy[Any]]
+
+
+def by_id(item: dict[str, Any]) -> Any:
+    return item["id"]
+
+
+valid_events: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
     {
         "id": st.text(min_size=1, max_size=20),
         "kind": st.sampled_from(["typing", "read", "voicemail"]),
     },
-    optional={
-        "conversation_id": nonblank,
-        "sender": valid_senders,
-        "occurred_at": timestamps,
-        "data": flat,
-    },
+    optional=Strategies(
+        {
+            "conversation_id": nonblank,
+            "sender": valid_senders,
+            "occurred_at": timestamps,
+            "data": flat,
+        }
+    ),
 )
-valid_messages = st.fixed_dictionaries(
-    {"id": st.text(min_size=1, max_size=20), "sender": valid_senders, "text": nonblank},
-    optional={
-        "conversation_id": nonblank,
-        "subject": st.text(max_size=40),
-        "html": st.text(max_size=40) | st.sampled_from(["<p>x</p>", "<a href='/x'>y</a>"]),
-        "sent_at": timestamps,
-        "ticket_number": st.sampled_from(["CS-2026-000042", "T-1"]),
-        "in_reply_to": nonblank,
-        "metadata": flat,
-        "events": st.lists(valid_events, max_size=2, unique_by=lambda e: e["id"]),
-    },
+valid_messages: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
+    Strategies({"id": st.text(min_size=1, max_size=20), "sender": valid_senders, "text": nonblank}),
+    optional=Strategies(
+        {
+            "conversation_id": nonblank,
+            "subject": st.text(max_size=40),
+            "html": st.text(max_size=40) | st.sampled_from(["<p>x</p>", "<a href='/x'>y</a>"]),
+            "sent_at": timestamps,
+            "ticket_number": st.sampled_from(["CS-2026-000042", "T-1"]),
+            "in_reply_to": nonblank,
+            "metadata": flat,
+            "events": st.lists(valid_events, max_size=2, unique_by=by_id),
+        }
+    ),
 )
-valid_batches = st.fixed_dictionaries(
-    {"messages": st.lists(valid_messages, max_size=4, unique_by=lambda m: m["id"])},
-    optional={"events": st.lists(valid_events, max_size=3, unique_by=lambda e: e["id"])},
+valid_batches: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
+    Strategies({"messages": st.lists(valid_messages, max_size=4, unique_by=by_id)}),
+    optional=Strategies({"events": st.lists(valid_events, max_size=3, unique_by=by_id)}),
 )
 mutated = st.tuples(
     valid_messages, st.sampled_from(["id", "sender", "text", "sent_at", "metadata"]), field_values

@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 
 import pytest
-from frontdesk_webhook import WebhookAdapter, sign, verify_signature
 
 from frontdesk.channels import InboundRequest, SignatureInvalid
+from frontdesk_webhook import WebhookAdapter, sign, verify_signature
 
 BODY = b'{"id":"m-1"}'
 MESSAGE = {"id": "m-1", "sender": {"kind": "email", "value": "a@example.com"}, "text": "hi"}

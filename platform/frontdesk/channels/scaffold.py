@@ -9,16 +9,16 @@ holds no dotfiles that packaging tools might skip).
 
 from __future__ import annotations
 
-import os
 import re
+import secrets
 import shutil
 import string
-import tempfile
-from importlib import resources
+from importlib import metadata, resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import frontdesk
+from frontdesk.channels.registry import ENTRY_POINT_GROUP
 from frontdesk.errors import Conflict, InvalidInput
 
 __all__ = ["NAME_PATTERN", "create_adapter_package", "render_values"]
@@ -52,8 +52,9 @@ def create_adapter_package(name: str, dest: Path) -> Path:
 
     Raises ``InvalidInput`` for a name that is not lowercase letters, digits
     and single ``-``/``_`` separators starting with a letter, and ``Conflict``
-    if the folder exists. Nothing is left behind on failure: the package is
-    written to a temporary folder next to its destination, then renamed.
+    if the folder exists or an installed plugin already uses the name.
+    Nothing is left behind on failure: the package is written to a temporary
+    folder next to its destination, then renamed.
     """
     if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(name):
         raise InvalidInput(
@@ -62,17 +63,20 @@ def create_adapter_package(name: str, dest: Path) -> Path:
             "(for example: acme-crm)"
         )
     values = render_values(name)
+    if values["kind"] in installed_entry_points():
+        # Two plugins with one kind stop the platform at start-up.
+        raise Conflict(
+            f"an installed channel plugin is already named {values['kind']!r}; choose another name"
+        )
     target = Path(dest) / values["dist"]
     if target.exists() or target.is_symlink():
         raise Conflict(f"{target} already exists; choose another name or folder")
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{values['dist']}-", dir=target.parent))
+    # Not tempfile.mkdtemp: its 0700 mode would stay on the renamed package.
+    staging = target.parent / f".{values['dist']}-{secrets.token_hex(6)}"
+    staging.mkdir()
     try:
         _render_tree(resources.files("frontdesk.channels") / TEMPLATE, staging, values)
-        # mkdtemp makes 0700 folders; the package should have the usual mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)
         if target.exists():  # created meanwhile: rename would replace an empty folder
             raise Conflict(f"{target} already exists; choose another name or folder")
         staging.rename(target)
@@ -80,6 +84,11 @@ def create_adapter_package(name: str, dest: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def installed_entry_points() -> set[str]:
+    """Names registered in the ``frontdesk.channels`` entry-point group (by convention, kinds)."""
+    return {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def _render_tree(source: Traversable, out: Path, values: dict[str, str]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from functools import partial
 from typing import Any, ClassVar, Protocol, TypeVar, get_args
 
@@ -43,6 +43,7 @@ __all__ = [
     "ContractViolation",
     "DeadlineExceeded",
     "DeliveryProvider",
+    "EventLoop",
     "SignRequest",
 ]
 
@@ -98,43 +99,70 @@ class _OnePlugin:
         return [self._adapter_class]
 
 
-def run(call: Callable[[], Coroutine[Any, Any, T]], *, deadline: float, what: str) -> T:
-    """Run one adapter coroutine in a fresh event loop, within ``deadline`` seconds.
+class EventLoop:
+    """One event loop for one test; runs each adapter call within a deadline.
 
-    Not ``asyncio.run``: that waits for every executor thread on the way out,
-    so an adapter thread stuck on a silent provider would hang the test
-    instead of failing it.
+    The loop lives as long as the test, so an adapter may keep loop-bound
+    caches (an HTTP client session) between calls, as it may in the platform.
+    It is not ``asyncio.run``, whose exit waits for every executor thread:
+    an adapter thread stuck on a silent provider would hang the test instead
+    of failing it.
     """
-    loop = asyncio.new_event_loop()
-    started = time.monotonic()
-    try:
-        result = loop.run_until_complete(asyncio.wait_for(call(), deadline))
-    except TimeoutError:
-        raise DeadlineExceeded(f"{what} did not finish within {deadline:g} s") from None
-    finally:
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self._loop = asyncio.new_event_loop()
+
+    def run(self, what: str, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """``call()``'s result; ``DeadlineExceeded`` if it takes longer than the deadline."""
+        started = time.monotonic()
+        try:
+            result = self._loop.run_until_complete(asyncio.wait_for(call(), self.deadline))
+        except TimeoutError:
+            raise DeadlineExceeded(f"{what} did not finish within {self.deadline:g} s") from None
+        # wait_for cannot interrupt code that blocks the loop itself (a
+        # synchronous HTTP call inside a coroutine); the clock can tell.
+        elapsed = time.monotonic() - started
+        if elapsed > self.deadline:
+            raise DeadlineExceeded(
+                f"{what} took {elapsed:.1f} s, more than {self.deadline:g} s: does it block "
+                "the event loop? Run blocking I/O with asyncio.to_thread"
+            )
+        return result
+
+    def outcome(self, what: str, call: Callable[[], Coroutine[Any, Any, T]]) -> T | Exception:
+        """Like ``run``, but an exception ``call()`` raises is returned, not raised."""
+
+        async def caught() -> T | Exception:
+            try:
+                return await call()
+            except Exception as exc:
+                return exc
+
+        return self.run(what, caught)
+
+    def close(self) -> None:
+        loop = self._loop
         pending = asyncio.all_tasks(loop)
         for task in pending:
             task.cancel()
         if pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
+        # Closing shuts the default executor down without waiting for its threads.
         loop.close()
-    # wait_for cannot interrupt code that blocks the loop itself (a
-    # synchronous HTTP call inside a coroutine); the clock can tell.
-    elapsed = time.monotonic() - started
-    if elapsed > deadline:
-        raise DeadlineExceeded(
-            f"{what} took {elapsed:.1f} s, more than {deadline:g} s: does it block "
-            "the event loop? Run blocking I/O with asyncio.to_thread"
-        )
-    return result
+
+    def __enter__(self) -> EventLoop:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
-async def _outcome(call: Awaitable[T]) -> T | Exception:
-    try:
-        return await call
-    except Exception as exc:
-        return exc
+def run(call: Callable[[], Coroutine[Any, Any, T]], *, deadline: float, what: str) -> T:
+    """Run one coroutine in an event loop of its own, within ``deadline`` seconds."""
+    with EventLoop(deadline) as loop:
+        return loop.run(what, call)
 
 
 def _describe(exc: BaseException) -> str:
@@ -168,11 +196,15 @@ class ChannelContract:
     ) -> ChannelAdapter[Any]:
         return adapter_class(config, context)
 
-    def _call(self, what: str, call: Callable[[], Coroutine[Any, Any, T]]) -> T | Exception:
-        async def wrapped() -> T | Exception:
-            return await _outcome(call())
+    @pytest.fixture(autouse=True)
+    def _frontdesk_event_loop(self) -> Iterator[None]:
+        # pytest makes a fresh instance of the class for every test.
+        self._loop = EventLoop(self.deadline)
+        yield
+        self._loop.close()
 
-        return run(wrapped, deadline=self.deadline, what=what)
+    def _call(self, what: str, call: Callable[[], Coroutine[Any, Any, T]]) -> T | Exception:
+        return self._loop.outcome(what, call)
 
     def _verify(self, adapter: ChannelAdapter[Any], request: InboundRequest, what: str) -> None:
         """Verify must accept ``request``."""
@@ -188,7 +220,7 @@ class ChannelContract:
             raise ContractViolation(
                 f"parse failed on {what}, which must parse: {_describe(outcome)}"
             ) from outcome
-        _check_parsed(outcome, type(adapter), what)
+        _check_parsed(outcome, what)
         return outcome
 
     def _deliver(
@@ -525,7 +557,7 @@ class ChannelContract:
                 f"parse raised {_describe(parsed)}; only MalformedPayload may come out of it"
                 f"\n  {request!r}"
             ) from parsed
-        _check_parsed(parsed, adapter_class, repr(request))
+        _check_parsed(parsed, repr(request))
         _check_contact_kinds(parsed, adapter_class, repr(request))
 
     # -- deliver -----------------------------------------------------------
@@ -616,7 +648,7 @@ def _ids(parsed: Parsed) -> tuple[list[str], list[str]]:
     return [m.external_id for m in parsed.messages], [e.external_id for e in parsed.events]
 
 
-def _check_parsed(parsed: object, adapter_class: AdapterClass, what: str) -> None:
+def _check_parsed(parsed: object, what: str) -> None:
     """What the intake needs from a Parsed: storable, with usable external ids."""
     if not isinstance(parsed, Parsed):
         raise ContractViolation(f"parse({what}) returned {type(parsed).__name__}, not Parsed")

@@ -53,6 +53,7 @@ class TicketController(Controller):
             customer_id=customer_id,
             channel=channel,
             category=category,
+            # Tags are stored trimmed and lower-cased; ask in the same form.
             tag=tag.strip().lower() if tag else None,
         )
         rows = await tickets.list_tickets(

@@ -92,6 +92,10 @@ class TicketOut(msgspec.Struct, frozen=True, kw_only=True):
     priority: str
     category: str | None
     channel: str
+    # The channel instance and contact point a customer's first contact came
+    # through; null for tickets opened by staff.
+    channel_id: uuid.UUID | None
+    contact_point_id: uuid.UUID | None
     customer_id: uuid.UUID
     team_id: uuid.UUID | None
     assignee_id: uuid.UUID | None
@@ -103,6 +107,8 @@ class TicketOut(msgspec.Struct, frozen=True, kw_only=True):
     first_response_at: dt.datetime | None
     resolved_at: dt.datetime | None
     closed_at: dt.datetime | None
+    # The closed ticket this one follows up.
+    follow_up_of: uuid.UUID | None
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketOut:
@@ -114,6 +120,8 @@ class TicketOut(msgspec.Struct, frozen=True, kw_only=True):
             priority=ticket.priority,
             category=ticket.category,
             channel=ticket.channel,
+            channel_id=ticket.channel_id,
+            contact_point_id=ticket.contact_point_id,
             customer_id=ticket.customer_id,
             team_id=ticket.team_id,
             assignee_id=ticket.assignee_id,
@@ -125,6 +133,7 @@ class TicketOut(msgspec.Struct, frozen=True, kw_only=True):
             first_response_at=ticket.first_response_at,
             resolved_at=ticket.resolved_at,
             closed_at=ticket.closed_at,
+            follow_up_of=ticket.follow_up_of,
         )
 
 
@@ -134,24 +143,41 @@ class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
     direction: str
     channel: str
+    channel_id: uuid.UUID | None
     author_user_id: uuid.UUID | None
     author_customer_id: uuid.UUID | None
-    body: str
+    subject: str | None
+    body_text: str
+    body_html: str | None
+    # From the message's meta, field by field: the provider's own metadata
+    # stays out, as it may carry the sender's address in the clear.
+    thread_reason: str | None
+    delivery: str | None
     created_at: dt.datetime
 
     @classmethod
     def of(cls, message: Message) -> MessageOut:
+        meta = message.meta or {}
         return cls(
             id=message.id,
             ticket_id=message.ticket_id,
             kind=message.kind,
             direction=message.direction,
             channel=message.channel,
+            channel_id=message.channel_id,
             author_user_id=message.author_user_id,
             author_customer_id=message.author_customer_id,
-            body=message.body_text,
+            subject=message.subject,
+            body_text=message.body_text,
+            body_html=message.body_html,
+            thread_reason=_text_or_none(meta.get("thread_reason")),
+            delivery=_text_or_none(meta.get("delivery")),
             created_at=message.created_at,
         )
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class EventOut(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, cast, exists, func, insert, or_, select, update
+from sqlalchemy import Select, cast, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.auth.permissions import Permission
@@ -121,8 +123,14 @@ async def _next_number(session: AsyncSession, now: dt.datetime) -> str:
     )
     number = await session.scalar(stmt)
     if number is None:
+        # The year's first ticket: two at once both insert; one wins quietly.
+        dialect_insert = (
+            pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        )
         await session.execute(
-            insert(TicketCounter).values(tenant_id=tenant_id, year=year, last_number=0)
+            dialect_insert(TicketCounter)
+            .values(tenant_id=tenant_id, year=year, last_number=0)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "year"])
         )
         number = await session.scalar(stmt)
     return f"{prefix or 'CS'}-{year}-{number:06d}"
