@@ -47,3 +47,8 @@ def test_every_luhn_valid_number_is_masked(digits: str) -> None:
         assert digits not in out
     elif not luhn_valid(digits) and not (len(digits) == 18 and cn_id_valid(digits)):
         assert digits in out
+
+
+def test_a_phone_number_in_e164_is_not_a_card() -> None:
+    text = "call me on +8613812345678 or +14155550123"
+    assert mask_sensitive_numbers(text) == text

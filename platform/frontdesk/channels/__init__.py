@@ -15,6 +15,7 @@ from frontdesk.channels.errors import (
     SignatureInvalid,
 )
 from frontdesk.channels.hookspecs import hookimpl
+from frontdesk.channels.html import sanitise_html
 from frontdesk.channels.types import (
     SECRET,
     Attachment,
@@ -62,4 +63,5 @@ __all__ = [
     "ThreadHints",
     "WebhookReply",
     "hookimpl",
+    "sanitise_html",
 ]

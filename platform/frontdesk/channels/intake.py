@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.channels import service as channels
 from frontdesk.channels.errors import MalformedPayload, SignatureInvalid
+from frontdesk.channels.html import sanitise_html
 from frontdesk.channels.masking import mask_sensitive_numbers
 from frontdesk.channels.models import InboundEvent
 from frontdesk.channels.types import (
@@ -51,12 +52,14 @@ class StoredEvent(StoredPayload, tag="event", frozen=True):
 
 
 def mask_message(message: InboundMessage) -> InboundMessage:
-    """Card and identity numbers never reach storage, on any channel."""
+    """Card and identity numbers never reach storage, on any channel; HTML is
+    sanitised again, whatever the adapter did (agents' browsers render it)."""
+    html = sanitise_html(message.html)
     return msgspec.structs.replace(
         message,
         text=mask_sensitive_numbers(message.text),
         subject=mask_sensitive_numbers(message.subject) if message.subject else message.subject,
-        html=mask_sensitive_numbers(message.html) if message.html else message.html,
+        html=mask_sensitive_numbers(html) if html else None,
     )
 
 
