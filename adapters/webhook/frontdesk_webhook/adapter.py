@@ -10,7 +10,6 @@ from typing import Annotated, Any, ClassVar
 
 import httpx
 import msgspec
-import nh3
 
 from frontdesk.channels import (
     SECRET,
@@ -26,6 +25,7 @@ from frontdesk.channels import (
     OutboundMessage,
     Parsed,
     ThreadHints,
+    sanitise_html,
 )
 from frontdesk_webhook._version import __version__
 from frontdesk_webhook.signing import SIGNATURE_HEADER, sign, verify_signature
@@ -33,17 +33,6 @@ from frontdesk_webhook.wire import Ack, BatchIn, Contact, EventIn, MessageIn, Re
 
 # A callback's answer is read only for its "id"; more than this is not read at all.
 MAX_ACK_BYTES = 64 * 1024
-
-# Customer HTML is shown to agents in the inbox: keep formatting and links, drop
-# scripts, styles, event handlers and images (remote images are tracking pixels
-# and leak agents' addresses); links open with rel="noopener noreferrer".
-# Relative URLs are refused: they would resolve against the inbox's own origin.
-_HTML_CLEANER = nh3.Cleaner(
-    tags=nh3.ALLOWED_TAGS - {"img", "map", "area"},
-    url_schemes={"http", "https", "mailto", "tel"},
-    url_relative="deny",
-    strip_comments=True,
-)
 
 # Besides 429 and 5xx, the two 4xx answers that mean "not now" rather than "never".
 _RETRYABLE_4XX = {408, 425, 429}
@@ -306,10 +295,3 @@ def _refuse_nul(value: Any, where: str) -> None:
         for i, item in enumerate(value):
             _refuse_nul(item, f"{where}[{i}]")
 
-
-def sanitise_html(html: str | None) -> str | None:
-    """Customer HTML made safe to show in the inbox; ``None`` if nothing is left."""
-    if html is None:
-        return None
-    clean = _HTML_CLEANER.clean(html)
-    return clean if clean.strip() else None
