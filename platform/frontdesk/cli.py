@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -139,6 +140,7 @@ def worker(threads: int | None, sweep_seconds: int) -> None:
     """Run background jobs from Redis (ingest, deliver); stop with SIGTERM or Ctrl-C."""
     import signal
     import threading
+    import time
 
     from frontdesk.jobs import Jobs
 
@@ -153,12 +155,30 @@ def worker(threads: int | None, sweep_seconds: int) -> None:
         signal.signal(sig, lambda *_: stop.set())
     jobs.start_worker(threads=threads or settings.worker_threads)
     click.echo(f"worker started ({threads or settings.worker_threads} threads)", err=True)
+    # A dead worker's unacknowledged jobs are handed back once its heartbeat is
+    # stale: check twice per heartbeat timeout, and at least as often as the sweep.
+    tick = settings.worker_heartbeat_ms / 2000
+    if sweep_seconds:
+        tick = min(tick, sweep_seconds)
+    tick = max(tick, 0.5)
+    next_sweep = time.monotonic() + sweep_seconds
     try:
-        while not stop.wait(sweep_seconds or None):
-            _sweep_once(jobs)
+        while not stop.wait(tick):
+            _periodic(jobs.requeue_dead_workers, "handing back a dead worker's jobs")
+            if sweep_seconds and time.monotonic() >= next_sweep:
+                _periodic(lambda: _sweep_once(jobs), "sweeping")
+                next_sweep = time.monotonic() + sweep_seconds
     finally:
         jobs.close()
         click.echo("worker stopped", err=True)
+
+
+def _periodic(fn: Any, what: str) -> None:
+    """Housekeeping that must outlive a passing database or Redis outage."""
+    try:
+        fn()
+    except Exception as exc:
+        click.echo(f"{what} failed, will retry: {type(exc).__name__}: {exc}", err=True)
 
 
 def _sweep_once(jobs: Any) -> None:
@@ -196,3 +216,24 @@ def adapters_list() -> None:
     for info in infos:
         source = info.distribution or info.plugin
         click.echo(f"{info.kind:<12} {info.version:<10} {info.display_name}  ({source})")
+
+
+@adapters.command("new")
+@click.argument("name")
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder to create the package in.",
+)
+def adapters_new(name: str, dest: Path) -> None:
+    """Scaffold a channel adapter package that passes the contract kit as it is."""
+    from frontdesk.channels.scaffold import create_adapter_package
+
+    try:
+        path = create_adapter_package(name, dest)
+    except FrontdeskError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {path}")
+    click.echo("next: pip install -e '" + str(path) + "[test]' && pytest " + str(path / "tests"))

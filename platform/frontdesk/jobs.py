@@ -158,6 +158,38 @@ def _wrap(spec: JobSpec) -> Callable[..., Awaitable[None]]:
     return run
 
 
+class _RedisBroker(RedisBroker):
+    """dramatiq's Redis broker, able to hand a dead worker's jobs back on demand.
+
+    A worker keeps the jobs it fetched in a set of its own until it
+    acknowledges them. dramatiq gives those of a worker whose heartbeat is
+    older than ``heartbeat_timeout`` back to their queue only during
+    "maintenance", which runs on a random one in a thousand broker commands
+    for that queue: after a worker is killed (SIGKILL, OOM, a lost machine)
+    its jobs could wait minutes, or until the sweeper's cutoff.
+    ``requeue_dead_workers`` runs the maintenance now, for every queue.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)  # type: ignore[no-untyped-call]
+        self._forced = threading.local()
+
+    def _should_do_maintenance(self, command: str) -> int:
+        if getattr(self._forced, "on", False):
+            return 1
+        return int(super()._should_do_maintenance(command))
+
+    def requeue_dead_workers(self) -> None:
+        queues: set[str] = self.get_declared_queues() | self.get_declared_delay_queues()
+        self._forced.on = True
+        try:
+            for queue in sorted(queues):
+                # Any command but ack/nack carries maintenance; qsize changes nothing.
+                self.do_qsize(queue)
+        finally:
+            self._forced.on = False
+
+
 class Jobs:
     """The broker and its actors for one process."""
 
@@ -166,7 +198,7 @@ class Jobs:
         self.settings = settings
         self.broker: dramatiq.Broker
         if settings.redis_url:
-            self.broker = RedisBroker(  # type: ignore[no-untyped-call]
+            self.broker = _RedisBroker(
                 url=settings.redis_url,
                 namespace=settings.redis_namespace,
                 heartbeat_timeout=settings.worker_heartbeat_ms,
@@ -215,6 +247,13 @@ class Jobs:
                 self.send(p.name, p.kwargs, p.delay_ms)
 
         await asyncio.to_thread(send_all)
+
+    def requeue_dead_workers(self) -> None:
+        """Give the unacknowledged jobs of workers silent past the heartbeat timeout back
+        to their queues (Redis only; ``frontdesk worker`` calls this periodically).
+        """
+        if isinstance(self.broker, _RedisBroker):
+            self.broker.requeue_dead_workers()
 
     def start_worker(self, *, threads: int = 4) -> dramatiq.Worker:
         """Start worker threads in this process (the embedded demo, tests, ``frontdesk worker``)."""

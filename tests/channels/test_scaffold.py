@@ -38,7 +38,7 @@ def run_its_tests(package: Path, *args: str) -> subprocess.CompletedProcess[str]
     }
     env.pop("PYTEST_ADDOPTS", None)
     env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-    return subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+    return subprocess.run(
         [
             sys.executable,
             "-m",

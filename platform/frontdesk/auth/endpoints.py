@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, delete, get, patch, post, put
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,7 @@ from frontdesk.errors import InvalidInput, Unauthenticated
 from frontdesk.tenancy.service import get_tenant_by_slug
 
 
-async def _user_out(session: AsyncSession, cipher: Cipher, user: User) -> s.UserOut:
+async def _user_out(session: AsyncSession, cipher: TenantCipher, user: User) -> s.UserOut:
     role = await auth.get_role(session, user.role_id)
     return s.UserOut.of(
         user,
@@ -39,7 +39,7 @@ class SessionController(Controller):
     tags = ["auth"]
 
     @post("/login", status_code=HTTP_200_OK)
-    async def login(self, data: s.LoginIn, db: Db, runtime: Rt) -> auth.TokenPair:
+    async def login(self, data: JSONBody[s.LoginIn], db: Db, runtime: Rt) -> auth.TokenPair:
         try:
             tenant = await get_tenant_by_slug(db, data.tenant)
         except Exception:
@@ -49,7 +49,7 @@ class SessionController(Controller):
         return await auth.login(db, runtime, cipher, email=data.email, password=data.password)
 
     @post("/refresh", status_code=HTTP_200_OK)
-    async def refresh(self, data: s.RefreshIn, runtime: Rt) -> auth.TokenPair:
+    async def refresh(self, data: JSONBody[s.RefreshIn], runtime: Rt) -> auth.TokenPair:
         tenant_id = tokens.tenant_of_opaque_token(data.refresh_token, "fdr")
         try:
             async with runtime.db.session(tenant_id) as db:
@@ -62,12 +62,12 @@ class SessionController(Controller):
             raise
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT)
-    async def logout(self, data: s.RefreshIn, db: Db) -> None:
+    async def logout(self, data: JSONBody[s.RefreshIn], db: Db) -> None:
         await enter_tenant(db, tokens.tenant_of_opaque_token(data.refresh_token, "fdr"))
         await auth.logout(db, data.refresh_token)
 
     @get("/me")
-    async def me(self, db: Db, principal: Actor, cipher: TenantCipher) -> s.MeOut:
+    async def me(self, db: Db, principal: Actor, cipher: Cipher) -> s.MeOut:
         user = await auth.get_user(db, principal.user_id)
         return s.MeOut(
             user=await _user_out(db, cipher, user),
@@ -97,7 +97,7 @@ class UserController(Controller):
 
     @post("/", opt=needs(P.USERS_MANAGE))
     async def create_user(
-        self, data: s.UserIn, db: Db, cipher: Cipher, principal: Actor
+        self, data: JSONBody[s.UserIn], db: Db, cipher: Cipher, principal: Actor
     ) -> s.UserOut:
         role = await auth.get_role_by_name(db, data.role)
         user = await auth.create_user(
@@ -117,15 +117,15 @@ class UserController(Controller):
 
     @get("/{user_id:uuid}", opt=needs(P.USERS_READ))
     async def get_user(
-        self, user_id: uuid.UUID, db: Db, cipher: Cipher, principal: Actor
+        self, user_id: FromPath[uuid.UUID], db: Db, cipher: Cipher, principal: Actor
     ) -> s.UserOut:
         return await _user_out(db, cipher, await auth.get_user(db, user_id))
 
     @patch("/{user_id:uuid}", opt=needs(P.USERS_MANAGE))
     async def update_user(
         self,
-        user_id: uuid.UUID,
-        data: s.UserPatch,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[s.UserPatch],
         db: Db,
         cipher: Cipher,
         principal: Actor,
@@ -153,7 +153,7 @@ class RoleController(Controller):
         return [s.RoleOut.of(r, auth.role_permissions(r)) for r in await auth.list_roles(db)]
 
     @post("/", opt=needs(P.ROLES_MANAGE))
-    async def create_role(self, data: s.RoleIn, db: Db, principal: Actor) -> s.RoleOut:
+    async def create_role(self, data: JSONBody[s.RoleIn], db: Db, principal: Actor) -> s.RoleOut:
         if not data.name.strip() or len(data.name) > 64:
             raise InvalidInput("a role name is 1–64 characters")
         role = await auth.create_role(
@@ -167,7 +167,7 @@ class RoleController(Controller):
 
     @patch("/{role_id:uuid}", opt=needs(P.ROLES_MANAGE))
     async def update_role(
-        self, role_id: uuid.UUID, data: s.RolePatch, db: Db, principal: Actor
+        self, role_id: FromPath[uuid.UUID], data: JSONBody[s.RolePatch], db: Db, principal: Actor
     ) -> s.RoleOut:
         role = await auth.get_role(db, role_id)
         await auth.update_role(
@@ -185,7 +185,7 @@ class TeamController(Controller):
         return [s.TeamOut.of(t) for t in await auth.list_teams(db)]
 
     @post("/", opt=needs(P.TEAMS_MANAGE))
-    async def create_team(self, data: s.TeamIn, db: Db, principal: Actor) -> s.TeamOut:
+    async def create_team(self, data: JSONBody[s.TeamIn], db: Db, principal: Actor) -> s.TeamOut:
         _check_team_fields(data.slug, data.name, data.kind)
         team = await auth.create_team(
             db,
@@ -198,12 +198,12 @@ class TeamController(Controller):
         return s.TeamOut.of(team)
 
     @get("/{team_id:uuid}")
-    async def get_team(self, team_id: uuid.UUID, db: Db, principal: Actor) -> s.TeamOut:
+    async def get_team(self, team_id: FromPath[uuid.UUID], db: Db, principal: Actor) -> s.TeamOut:
         return s.TeamOut.of(await auth.get_team(db, team_id))
 
     @patch("/{team_id:uuid}", opt=needs(P.TEAMS_MANAGE))
     async def update_team(
-        self, team_id: uuid.UUID, data: s.TeamPatch, db: Db, principal: Actor
+        self, team_id: FromPath[uuid.UUID], data: JSONBody[s.TeamPatch], db: Db, principal: Actor
     ) -> s.TeamOut:
         team = await auth.get_team(db, team_id)
         if data.kind is not None and data.kind not in s.TEAM_KINDS:
@@ -214,7 +214,9 @@ class TeamController(Controller):
         return s.TeamOut.of(team)
 
     @get("/{team_id:uuid}/members")
-    async def list_members(self, team_id: uuid.UUID, db: Db, principal: Actor) -> list[s.MemberOut]:
+    async def list_members(
+        self, team_id: FromPath[uuid.UUID], db: Db, principal: Actor
+    ) -> list[s.MemberOut]:
         team = await auth.get_team(db, team_id)
         return [
             s.MemberOut(team_id=m.team_id, user_id=m.user_id, is_lead=m.is_lead)
@@ -224,9 +226,9 @@ class TeamController(Controller):
     @put("/{team_id:uuid}/members/{user_id:uuid}", opt=needs(P.TEAMS_MANAGE))
     async def set_member(
         self,
-        team_id: uuid.UUID,
-        user_id: uuid.UUID,
-        data: s.MemberIn,
+        team_id: FromPath[uuid.UUID],
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[s.MemberIn],
         db: Db,
         principal: Actor,
     ) -> s.MemberOut:
@@ -237,7 +239,7 @@ class TeamController(Controller):
 
     @delete("/{team_id:uuid}/members/{user_id:uuid}", opt=needs(P.TEAMS_MANAGE))
     async def remove_member(
-        self, team_id: uuid.UUID, user_id: uuid.UUID, db: Db, principal: Actor
+        self, team_id: FromPath[uuid.UUID], user_id: FromPath[uuid.UUID], db: Db, principal: Actor
     ) -> None:
         team = await auth.get_team(db, team_id)
         await auth.remove_team_member(db, principal, team, user_id)
@@ -263,7 +265,9 @@ class ApiTokenController(Controller):
         return [s.ApiTokenOut.of(t) for t in await auth.list_api_tokens(db)]
 
     @post("/", opt=needs(P.API_TOKENS_MANAGE))
-    async def create_token(self, data: s.ApiTokenIn, db: Db, principal: Actor) -> s.ApiTokenOut:
+    async def create_token(
+        self, data: JSONBody[s.ApiTokenIn], db: Db, principal: Actor
+    ) -> s.ApiTokenOut:
         if not data.name.strip() or len(data.name) > 200:
             raise InvalidInput("a token name is 1–200 characters")
         role = await auth.get_role_by_name(db, data.role)
@@ -273,7 +277,7 @@ class ApiTokenController(Controller):
         return s.ApiTokenOut.of(row, secret)
 
     @delete("/{token_id:uuid}", opt=needs(P.API_TOKENS_MANAGE))
-    async def revoke_token(self, token_id: uuid.UUID, db: Db, principal: Actor) -> None:
+    async def revoke_token(self, token_id: FromPath[uuid.UUID], db: Db, principal: Actor) -> None:
         await auth.revoke_api_token(db, principal, token_id)
 
 

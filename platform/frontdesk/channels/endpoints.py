@@ -8,6 +8,8 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post, route
 from litestar.enums import HttpMethod
+from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.api.deps import Actor, Cipher, Db, Rt, needs
 from frontdesk.auth.permissions import Permission as P
@@ -22,7 +24,7 @@ from frontdesk.tickets import service as tickets
 
 
 async def _out(
-    db: Db, runtime: Runtime, channel: ChannelInstance, token: str | None = None
+    db: AsyncSession, runtime: Runtime, channel: ChannelInstance, token: str | None = None
 ) -> s.ChannelOut:
     token = token or await channels.endpoint_token(db, channel.id)
     return s.ChannelOut(
@@ -65,7 +67,7 @@ class ChannelController(Controller):
 
     @post("/", opt=needs(P.CHANNELS_MANAGE))
     async def create_channel(
-        self, data: s.ChannelIn, db: Db, runtime: Rt, cipher: Cipher, principal: Actor
+        self, data: JSONBody[s.ChannelIn], db: Db, runtime: Rt, cipher: Cipher, principal: Actor
     ) -> s.ChannelOut:
         channel, token = await channels.create_channel(
             db,
@@ -81,15 +83,15 @@ class ChannelController(Controller):
 
     @get("/{channel_id:uuid}", opt=needs(P.CHANNELS_MANAGE))
     async def get_channel(
-        self, channel_id: uuid.UUID, db: Db, runtime: Rt, principal: Actor
+        self, channel_id: FromPath[uuid.UUID], db: Db, runtime: Rt, principal: Actor
     ) -> s.ChannelOut:
         return await _out(db, runtime, await channels.get_channel(db, channel_id))
 
     @patch("/{channel_id:uuid}", opt=needs(P.CHANNELS_MANAGE))
     async def update_channel(
         self,
-        channel_id: uuid.UUID,
-        data: s.ChannelPatch,
+        channel_id: FromPath[uuid.UUID],
+        data: JSONBody[s.ChannelPatch],
         db: Db,
         runtime: Rt,
         cipher: Cipher,
@@ -116,7 +118,7 @@ class DeliveryController(Controller):
 
     @get("/", opt=needs(P.TICKETS_READ))
     async def list_deliveries(
-        self, ticket_id: uuid.UUID, db: Db, principal: Actor
+        self, ticket_id: FromPath[uuid.UUID], db: Db, principal: Actor
     ) -> list[s.DeliveryOut]:
         ticket = await tickets.get_ticket(db, principal, ticket_id)
         return [
@@ -139,7 +141,9 @@ class DeliveryController(Controller):
     tags=["webhooks"],
     summary="A provider's webhook URL for one channel instance",
 )
-async def webhook(token: str, request: Request[Any, Any, Any], runtime: Rt) -> Response[bytes]:
+async def webhook(
+    token: FromPath[str], request: Request[Any, Any, Any], runtime: Rt
+) -> Response[bytes]:
     """Providers post here. Verified by the channel's adapter before anything is stored."""
     body = await request.body()
     query = {key: request.query_params.getall(key) for key in request.query_params}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, get, patch, post
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,7 +63,7 @@ class CustomerController(Controller):
 
     @post("/", opt=needs(P.CUSTOMERS_WRITE))
     async def create_customer(
-        self, data: s.CustomerIn, db: Db, cipher: Cipher, principal: Actor
+        self, data: JSONBody[s.CustomerIn], db: Db, cipher: Cipher, principal: Actor
     ) -> s.CustomerDetail:
         """Create a customer with its contact points, all or nothing.
 
@@ -87,7 +87,7 @@ class CustomerController(Controller):
 
     @get("/{customer_id:uuid}", opt=needs(P.CUSTOMERS_READ))
     async def get_customer(
-        self, customer_id: uuid.UUID, db: Db, cipher: Cipher, principal: Actor
+        self, customer_id: FromPath[uuid.UUID], db: Db, cipher: Cipher, principal: Actor
     ) -> s.CustomerDetail:
         """The customer with its contact points, masked whatever the caller's role."""
         return await _detail(db, cipher, await identity.get_customer(db, customer_id))
@@ -95,8 +95,8 @@ class CustomerController(Controller):
     @patch("/{customer_id:uuid}", opt=needs(P.CUSTOMERS_WRITE))
     async def update_customer(
         self,
-        customer_id: uuid.UUID,
-        data: s.CustomerPatch,
+        customer_id: FromPath[uuid.UUID],
+        data: JSONBody[s.CustomerPatch],
         db: Db,
         cipher: Cipher,
         principal: Actor,
@@ -109,8 +109,8 @@ class CustomerController(Controller):
     @post("/{customer_id:uuid}/contact-points", opt=needs(P.CUSTOMERS_WRITE))
     async def add_contact_point(
         self,
-        customer_id: uuid.UUID,
-        data: s.ContactIn,
+        customer_id: FromPath[uuid.UUID],
+        data: JSONBody[s.ContactIn],
         db: Db,
         cipher: Cipher,
         principal: Actor,
@@ -130,8 +130,8 @@ class CustomerController(Controller):
     )
     async def reveal_contact_point(
         self,
-        customer_id: uuid.UUID,
-        point_id: uuid.UUID,
+        customer_id: FromPath[uuid.UUID],
+        point_id: FromPath[uuid.UUID],
         db: Db,
         cipher: Cipher,
         principal: Actor,
@@ -141,7 +141,7 @@ class CustomerController(Controller):
 
     @post("/{customer_id:uuid}/merge", opt=needs(P.CUSTOMERS_MERGE))
     async def merge(
-        self, customer_id: uuid.UUID, data: s.MergeIn, db: Db, principal: Actor
+        self, customer_id: FromPath[uuid.UUID], data: JSONBody[s.MergeIn], db: Db, principal: Actor
     ) -> s.MergeOut:
         """Fold the source customer into this one: its contact points and tickets move here.
 
@@ -154,7 +154,7 @@ class CustomerController(Controller):
 
     @get("/{customer_id:uuid}/merges", opt=needs(P.CUSTOMERS_READ))
     async def list_merges(
-        self, customer_id: uuid.UUID, db: Db, principal: Actor
+        self, customer_id: FromPath[uuid.UUID], db: Db, principal: Actor
     ) -> list[s.MergeOut]:
         """Merges this customer took part in, as source or target, oldest first."""
         customer = await identity.get_customer(db, customer_id)
@@ -163,7 +163,7 @@ class CustomerController(Controller):
     @get("/{customer_id:uuid}/timeline", opt=needs(P.CUSTOMERS_READ))
     async def timeline(
         self,
-        customer_id: uuid.UUID,
+        customer_id: FromPath[uuid.UUID],
         db: Db,
         principal: Actor,
         cursor: FromQuery[str | None] = None,
@@ -203,7 +203,7 @@ class CustomerMergeController(Controller):
     tags = ["customers"]
 
     @post("/{merge_id:uuid}/undo", opt=needs(P.CUSTOMERS_MERGE), status_code=HTTP_200_OK)
-    async def undo(self, merge_id: uuid.UUID, db: Db, principal: Actor) -> s.MergeOut:
+    async def undo(self, merge_id: FromPath[uuid.UUID], db: Db, principal: Actor) -> s.MergeOut:
         """Move back exactly what the merge moved; what arrived since stays."""
         return s.MergeOut.of(await identity.undo_merge(db, principal, merge_id))
 

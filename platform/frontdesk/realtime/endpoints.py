@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 import msgspec
 from litestar import WebSocket, websocket
@@ -16,7 +17,7 @@ from frontdesk.auth import tokens
 from frontdesk.auth.permissions import Permission
 from frontdesk.db import utcnow
 from frontdesk.errors import FrontdeskError
-from frontdesk.realtime.events import RealtimeEvent, tenant_channel
+from frontdesk.realtime.events import ACCESS_CHANGED, RealtimeEvent, tenant_channel
 from frontdesk.runtime import Runtime
 
 log = logging.getLogger("frontdesk.realtime")
@@ -26,24 +27,45 @@ CLOSE_UNAUTHENTICATED = 4401
 
 
 def visible(principal: auth.Principal, event: RealtimeEvent) -> bool:
-    """The same rule as the ticket list: all tickets, or one's teams' and one's own."""
+    """The same rule as the ticket list: all tickets, or one's teams' and one's own.
+
+    A hand-off or reassignment is also shown to the team or user the ticket
+    leaves: it is the frame that lets their inbox drop it.
+    """
+    if event.type == ACCESS_CHANGED:
+        return False
     if event.tenant_id != principal.tenant_id or not principal.has(Permission.TICKETS_READ):
         return False
     if principal.has(Permission.TICKETS_READ_ALL):
         return True
-    return event.assignee_id == principal.user_id or (
-        event.team_id is not None and event.team_id in principal.team_ids
+    return principal.user_id in (event.assignee_id, event.previous_assignee_id) or any(
+        team_id is not None and team_id in principal.team_ids
+        for team_id in (event.team_id, event.previous_team_id)
     )
 
 
-async def _authenticate(runtime: Runtime, token: str) -> auth.Principal:
+Recheck = Callable[[], Awaitable[auth.Principal]]
+
+
+async def _authenticate(runtime: Runtime, token: str) -> tuple[auth.Principal, Recheck]:
+    """Who the token signs in, and how to ask again once access has changed."""
     if token.startswith(tokens.API_TOKEN_PREFIX + "_"):
         tenant_id = tokens.tenant_of_opaque_token(token, tokens.API_TOKEN_PREFIX)
-        async with runtime.db.session(tenant_id) as session:
-            return await auth.authenticate_api_token(session, token)
+
+        async def by_api_token() -> auth.Principal:
+            async with runtime.db.session(tenant_id) as session:
+                return await auth.authenticate_api_token(session, token)
+
+        return await by_api_token(), by_api_token
     claims = tokens.read_access_token(runtime.signing_key, token, now=utcnow())
-    async with runtime.db.session(claims.tenant_id) as session:
-        return await auth.authenticate_access_token(session, runtime, claims)
+
+    async def by_access_token() -> auth.Principal:
+        # Signature and expiry were checked at sign-in; the user (active, token
+        # generation, role, teams) is read again.
+        async with runtime.db.session(claims.tenant_id) as session:
+            return await auth.authenticate_access_token(session, runtime, claims)
+
+    return await by_access_token(), by_access_token
 
 
 class AuthFrame(msgspec.Struct, frozen=True):
@@ -51,9 +73,19 @@ class AuthFrame(msgspec.Struct, frozen=True):
     token: str
 
 
+async def _refuse(socket: WebSocket) -> None:  # type: ignore[type-arg]
+    with contextlib.suppress(Exception):
+        await socket.close(code=CLOSE_UNAUTHENTICATED, reason="sign-in failed")
+
+
 @websocket("/ws/inbox")
 async def inbox_socket(socket: WebSocket, runtime: Rt) -> None:  # type: ignore[type-arg]
-    """Sign in with ``?access_token=…`` or a first frame ``{"type": "auth", "token": …}``."""
+    """Sign in with ``?access_token=…`` or a first frame ``{"type": "auth", "token": …}``.
+
+    ``{"type": "ready"}`` once every later event will be delivered; then one
+    JSON frame per event the user may see. Closed with 4401 when sign-in
+    fails, and when the user is deactivated or the token revoked later.
+    """
     await socket.accept()
     token = socket.query_params.get("access_token")
     try:
@@ -62,18 +94,26 @@ async def inbox_socket(socket: WebSocket, runtime: Rt) -> None:  # type: ignore[
                 await asyncio.wait_for(socket.receive_text(), timeout=10), type=AuthFrame
             )
             token = frame.token
-        principal = await _authenticate(runtime, token)
+        principal, recheck = await _authenticate(runtime, token)
     except (FrontdeskError, msgspec.DecodeError, TimeoutError, WebSocketDisconnect):
-        with contextlib.suppress(Exception):
-            await socket.close(code=CLOSE_UNAUTHENTICATED, reason="sign-in failed")
+        await _refuse(socket)
         return
-    await socket.send_json({"type": "ready", "user_id": str(principal.user_id)})
     async with runtime.pubsub.subscribe(tenant_channel(principal.tenant_id)) as events:
+        # Only once subscribed: an action the client takes after "ready" is never missed.
+        await socket.send_json({"type": "ready", "user_id": str(principal.user_id)})
 
         async def forward() -> None:
+            nonlocal principal
             async for data in events:
                 event = msgspec.json.decode(data, type=RealtimeEvent)
-                if visible(principal, event):
+                if event.type == ACCESS_CHANGED:
+                    if event.data.get("user_id") in (None, str(principal.user_id)):
+                        try:
+                            principal = await recheck()
+                        except FrontdeskError:
+                            await _refuse(socket)
+                            return
+                elif visible(principal, event):
                     await socket.send_text(data.decode())
 
         async def until_closed() -> None:

@@ -12,15 +12,21 @@ import uuid
 from typing import Any
 
 import msgspec
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.util import identity_key
 
+from frontdesk.auth.models import ApiToken, Role, TeamMember, User
+from frontdesk.db import session_tenant, utcnow
 from frontdesk.tickets.models import Message, Ticket, TicketEvent
+
+# Not for the browser: tells open sockets that who may see what has changed
+# (a user deactivated, a team joined or left, a role's permissions edited).
+ACCESS_CHANGED = "access.changed"
 
 
 class RealtimeEvent(msgspec.Struct, frozen=True, kw_only=True):
-    type: str  # ticket.event, message.created, channel.activity
+    type: str  # ticket.event, message.created, channel.activity, access.changed
     tenant_id: uuid.UUID
     ticket_id: uuid.UUID | None
     # Who may see it: the ticket's team and assignee at the time.
@@ -28,6 +34,10 @@ class RealtimeEvent(msgspec.Struct, frozen=True, kw_only=True):
     assignee_id: uuid.UUID | None
     at: dt.datetime
     data: dict[str, Any] = {}
+    # A hand-off or reassignment is also shown to those the ticket leaves,
+    # so their inbox can drop it.
+    previous_team_id: uuid.UUID | None = None
+    previous_assignee_id: uuid.UUID | None = None
 
 
 def tenant_channel(tenant_id: uuid.UUID) -> str:
@@ -42,6 +52,31 @@ def queue_event(session: Session, ev: RealtimeEvent) -> None:
 def take_pending(session: Session) -> list[RealtimeEvent]:
     pending: list[RealtimeEvent] = session.info.pop("pending_events", [])
     return pending
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def access_changed(tenant_id: uuid.UUID, user_id: uuid.UUID | None) -> RealtimeEvent:
+    """``user_id`` None: any user of the tenant may be affected."""
+    return RealtimeEvent(
+        type=ACCESS_CHANGED,
+        tenant_id=tenant_id,
+        ticket_id=None,
+        team_id=None,
+        assignee_id=None,
+        at=utcnow(),
+        data={"user_id": str(user_id) if user_id else None},
+    )
+
+
+def _changed(obj: Any, *names: str) -> bool:
+    attrs = inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in names)
 
 
 def _ticket(session: Session, tenant_id: uuid.UUID, ticket_id: uuid.UUID) -> Ticket | None:
@@ -70,6 +105,12 @@ def _collect(session: Session, flush_context: Any) -> None:
                         "state": ticket.state if ticket else None,
                         **{k: v for k, v in obj.data.items() if k in ("before", "after")},
                     },
+                    previous_team_id=(
+                        _uuid(obj.data.get("before")) if obj.kind == "team_changed" else None
+                    ),
+                    previous_assignee_id=(
+                        _uuid(obj.data.get("before")) if obj.kind == "assigned" else None
+                    ),
                 ),
             )
         elif isinstance(obj, Message):
@@ -91,6 +132,28 @@ def _collect(session: Session, flush_context: Any) -> None:
                     },
                 ),
             )
+
+    for obj in (*session.new, *session.deleted):
+        if isinstance(obj, TeamMember):
+            queue_event(session, access_changed(obj.tenant_id, obj.user_id))
+    for obj in session.dirty:
+        if isinstance(obj, User) and _changed(obj, "is_active", "token_generation", "role_id"):
+            queue_event(session, access_changed(obj.tenant_id, obj.id))
+        elif isinstance(obj, Role) and _changed(obj, "permissions"):
+            queue_event(session, access_changed(obj.tenant_id, None))
+        elif isinstance(obj, ApiToken) and _changed(obj, "revoked_at", "expires_at"):
+            queue_event(session, access_changed(obj.tenant_id, obj.created_by))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_access_change(state: ORMExecuteState) -> None:
+    """``delete(TeamMember)`` and other bulk statements pass no rows through the flush."""
+    if not (state.is_delete or state.is_update):
+        return
+    if any(m.class_ in (TeamMember, User, Role, ApiToken) for m in state.all_mappers):
+        tenant_id = session_tenant(state.session)
+        if tenant_id is not None:
+            queue_event(state.session, access_changed(tenant_id, None))
 
 
 @event.listens_for(Session, "after_rollback")

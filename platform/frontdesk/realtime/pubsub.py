@@ -10,13 +10,17 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
+SUBSCRIBE_TIMEOUT_S = 10.0
+
 
 class PubSub(Protocol):
     async def publish(self, channel: str, data: bytes) -> None: ...
 
     def subscribe(
         self, channel: str
-    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[bytes]]: ...
+    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """Entered once the subscription is live: what is published after is delivered."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -84,11 +88,19 @@ class RedisPubSub:
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
         pubsub = self._redis().pubsub()
-        await pubsub.subscribe(f"{self._namespace}:{channel}")
         try:
+            await pubsub.subscribe(f"{self._namespace}:{channel}")
+            # SUBSCRIBE has only been sent: wait until Redis confirms it, so a
+            # message published from now on (by any process) is delivered.
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_S):
+                while True:
+                    message = await pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT_S)
+                    if message is not None and message.get("type") == "subscribe":
+                        break
             yield _redis_messages(pubsub)
         finally:
-            await pubsub.unsubscribe()
+            with contextlib.suppress(aioredis.RedisError, OSError):
+                await pubsub.unsubscribe()
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:

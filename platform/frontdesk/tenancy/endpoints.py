@@ -6,6 +6,7 @@ import uuid
 
 import msgspec
 from litestar import Controller, post
+from litestar.params import FromPath, JSONBody
 
 from frontdesk.api.deps import Db, Rt
 from frontdesk.auth import service as auth
@@ -25,7 +26,7 @@ class SignUpIn(Strict, frozen=True, kw_only=True):
 class SignUpOut(msgspec.Struct, frozen=True, kw_only=True):
     tenant_id: uuid.UUID
     tenant_slug: str
-    user_id: uuid.UUID
+    user_id: FromPath[uuid.UUID]
     tokens: auth.TokenPair
 
 
@@ -34,7 +35,7 @@ class SignUpController(Controller):
     tags = ["tenants"]
 
     @post("/")
-    async def sign_up(self, data: SignUpIn, db: Db, runtime: Rt) -> SignUpOut:
+    async def sign_up(self, data: JSONBody[SignUpIn], db: Db, runtime: Rt) -> SignUpOut:
         result = await tenancy.sign_up(
             db,
             runtime,

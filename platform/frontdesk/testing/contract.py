@@ -309,10 +309,8 @@ class ChannelContract:
         channel_context: ChannelContext,
         bad_signature_requests: Sequence[InboundRequest],
     ) -> None:
-        self._check_refused(
-            adapter_class, channel_config, channel_context, bad_signature_requests,
-            "bad_signature_requests",
-        )  # fmt: skip
+        adapter = self._adapter(adapter_class, channel_config, channel_context)
+        self._check_refused(adapter, bad_signature_requests, "bad_signature_requests")
 
     def test_verify_rejects_unsigned_requests(
         self,
@@ -321,20 +319,13 @@ class ChannelContract:
         channel_context: ChannelContext,
         unsigned_requests: Sequence[InboundRequest],
     ) -> None:
-        self._check_refused(
-            adapter_class, channel_config, channel_context, unsigned_requests, "unsigned_requests"
-        )
+        adapter = self._adapter(adapter_class, channel_config, channel_context)
+        self._check_refused(adapter, unsigned_requests, "unsigned_requests")
 
     def _check_refused(
-        self,
-        adapter_class: AdapterClass,
-        channel_config: msgspec.Struct,
-        channel_context: ChannelContext,
-        requests: Sequence[InboundRequest],
-        name: str,
+        self, adapter: ChannelAdapter[Any], requests: Sequence[InboundRequest], name: str
     ) -> None:
         _require(requests, name)
-        adapter = self._adapter(adapter_class, channel_config, channel_context)
         for i, request in enumerate(requests):
             outcome = self._call(f"verify({name}[{i}])", partial(adapter.verify, request))
             if not isinstance(outcome, Exception):
@@ -400,11 +391,11 @@ class ChannelContract:
         _require(signed_requests, "signed_requests")
         for i, request in enumerate(signed_requests):
             what = f"signed_requests[{i}]"
-            seen = [
-                _ids(self._parse(self._adapter(adapter_class, channel_config, channel_context),
-                                 request, what))
-                for _ in range(2)
-            ]  # fmt: skip
+            # Fresh instances: as two processes would parse a redelivery.
+            adapters = [
+                self._adapter(adapter_class, channel_config, channel_context) for _ in range(2)
+            ]
+            seen = [_ids(self._parse(adapter, request, what)) for adapter in adapters]
             if seen[0] != seen[1]:
                 raise ContractViolation(
                     f"parse({what}) gave other external ids the second time: "

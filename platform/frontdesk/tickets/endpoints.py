@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from frontdesk.api.deps import Actor, Db, needs
@@ -65,7 +65,9 @@ class TicketController(Controller):
         )
 
     @post("/", opt=needs(P.TICKETS_CREATE))
-    async def create_ticket(self, data: s.TicketIn, db: Db, principal: Actor) -> s.TicketOut:
+    async def create_ticket(
+        self, data: JSONBody[s.TicketIn], db: Db, principal: Actor
+    ) -> s.TicketOut:
         """Open a ticket for a customer.
 
         A ``body`` becomes the ticket's first message as an internal note by the
@@ -95,12 +97,18 @@ class TicketController(Controller):
         return s.TicketOut.of(ticket)
 
     @get("/{ticket_id:uuid}", opt=needs(P.TICKETS_READ))
-    async def get_ticket(self, ticket_id: uuid.UUID, db: Db, principal: Actor) -> s.TicketOut:
+    async def get_ticket(
+        self, ticket_id: FromPath[uuid.UUID], db: Db, principal: Actor
+    ) -> s.TicketOut:
         return s.TicketOut.of(await tickets.get_ticket(db, principal, ticket_id))
 
     @patch("/{ticket_id:uuid}", opt=needs(P.TICKETS_UPDATE))
     async def update_ticket(
-        self, ticket_id: uuid.UUID, data: s.TicketPatch, db: Db, principal: Actor
+        self,
+        ticket_id: FromPath[uuid.UUID],
+        data: JSONBody[s.TicketPatch],
+        db: Db,
+        principal: Actor,
     ) -> s.TicketOut:
         ticket = await tickets.get_ticket(db, principal, ticket_id)
         await tickets.update_ticket(db, principal, ticket, data.to_changes())
@@ -110,7 +118,7 @@ class TicketController(Controller):
     # service decides, knowing the target state.
     @post("/{ticket_id:uuid}/state", opt=needs(P.TICKETS_READ), status_code=HTTP_200_OK)
     async def change_state(
-        self, ticket_id: uuid.UUID, data: s.StateIn, db: Db, principal: Actor
+        self, ticket_id: FromPath[uuid.UUID], data: JSONBody[s.StateIn], db: Db, principal: Actor
     ) -> s.TicketOut:
         """Move the ticket along its life; an illegal transition is a 409 illegal-transition."""
         ticket = await tickets.get_ticket(db, principal, ticket_id)
@@ -119,7 +127,7 @@ class TicketController(Controller):
 
     @post("/{ticket_id:uuid}/assign", opt=needs(P.TICKETS_ASSIGN), status_code=HTTP_200_OK)
     async def assign(
-        self, ticket_id: uuid.UUID, data: s.AssignIn, db: Db, principal: Actor
+        self, ticket_id: FromPath[uuid.UUID], data: JSONBody[s.AssignIn], db: Db, principal: Actor
     ) -> s.TicketOut:
         """Assign to a user and/or hand off to a team; an absent field stays, null clears."""
         ticket = await tickets.get_ticket(db, principal, ticket_id)
@@ -131,7 +139,7 @@ class TicketController(Controller):
     @get("/{ticket_id:uuid}/messages", opt=needs(P.TICKETS_READ))
     async def list_messages(
         self,
-        ticket_id: uuid.UUID,
+        ticket_id: FromPath[uuid.UUID],
         db: Db,
         principal: Actor,
         cursor: FromQuery[str | None] = None,
@@ -149,7 +157,7 @@ class TicketController(Controller):
     # A reply needs tickets.reply, a note tickets.note: the service decides by kind.
     @post("/{ticket_id:uuid}/messages", opt=needs(P.TICKETS_READ))
     async def add_message(
-        self, ticket_id: uuid.UUID, data: s.MessageIn, db: Db, principal: Actor
+        self, ticket_id: FromPath[uuid.UUID], data: JSONBody[s.MessageIn], db: Db, principal: Actor
     ) -> s.MessageOut:
         """An agent's public reply (the first sets first_response_at) or internal note."""
         ticket = await tickets.get_ticket(db, principal, ticket_id)
@@ -161,7 +169,7 @@ class TicketController(Controller):
     @get("/{ticket_id:uuid}/events", opt=needs(P.TICKETS_READ))
     async def list_events(
         self,
-        ticket_id: uuid.UUID,
+        ticket_id: FromPath[uuid.UUID],
         db: Db,
         principal: Actor,
         cursor: FromQuery[str | None] = None,
@@ -186,7 +194,9 @@ class CategoryController(Controller):
         return [s.CategoryOut.of(c) for c in await tickets.list_categories(db)]
 
     @post("/", opt=needs(P.CATEGORIES_MANAGE))
-    async def create_category(self, data: s.CategoryIn, db: Db, principal: Actor) -> s.CategoryOut:
+    async def create_category(
+        self, data: JSONBody[s.CategoryIn], db: Db, principal: Actor
+    ) -> s.CategoryOut:
         if not data.name.strip():
             raise InvalidInput("a category name is 1–200 characters")
         category = await tickets.create_category(
