@@ -60,10 +60,12 @@ class WebhookAdapter(ChannelAdapter[WebhookConfig]):
     display_name: ClassVar[str] = "Signed JSON webhook"
     version: ClassVar[str] = __version__
     config_type: ClassVar[type[msgspec.Struct]] = WebhookConfig
-    # Each sender says its own kind in the payload, and that is what parse uses;
-    # this is only the declaration for a channel whose senders are a system's
-    # own users (an IM-like handle, namespaced by "provider").
+    # Each sender says its own kind in the payload; "im" (a handle namespaced
+    # by "provider") is the usual one, for a system's own users.
     contact_kind: ClassVar[ContactKindName] = "im"
+    contact_kinds: ClassVar[frozenset[ContactKindName]] = frozenset(
+        {"email", "phone", "webchat", "im"}
+    )
     capabilities: ClassVar[Capabilities] = Capabilities(
         threads=True, typing=True, read_receipts=True, rich_text=True
     )
@@ -294,4 +296,3 @@ def _refuse_nul(value: Any, where: str) -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _refuse_nul(item, f"{where}[{i}]")
-

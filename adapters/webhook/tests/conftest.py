@@ -93,11 +93,11 @@ def request_for() -> Callable[..., InboundRequest]:
 
 # --- the contract kit's fixtures (frontdesk.testing.plugin lists them) -------------
 
-# The kit checks every sender against contact_kind, so its requests use "im"
-# senders; the other kinds are covered by this package's own tests.
+# The kit checks every sender against the declared contact kinds: one request
+# per kind is among these.
 KIT_MESSAGE: dict[str, Any] = {
     "id": "kit-1",
-    "sender": {"kind": "im", "value": "customer-42", "provider": "shop"},
+    "sender": {"kind": "email", "value": "customer-42@example.com"},
     "text": "My order has not arrived",
 }
 KIT_BATCH: dict[str, Any] = {

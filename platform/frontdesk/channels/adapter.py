@@ -65,6 +65,9 @@ class ChannelAdapter(Generic[ConfigT]):
     config_type: ClassVar[type[msgspec.Struct]]
     #: What kind of contact point the channel's senders are.
     contact_kind: ClassVar[ContactKindName]
+    #: For a channel whose senders may be of several kinds (a generic webhook
+    #: carrying emails and phone numbers): all of them. Empty: just contact_kind.
+    contact_kinds: ClassVar[frozenset[ContactKindName]] = frozenset()
     capabilities: ClassVar[Capabilities] = Capabilities()
 
     def __init__(self, config: ConfigT, context: ChannelContext) -> None:
@@ -117,6 +120,11 @@ class ChannelAdapter(Generic[ConfigT]):
         visitor websocket), mounted under ``/channels/{kind}/``. Default: none.
         """
         return ()
+
+    @classmethod
+    def sender_kinds(cls) -> frozenset[ContactKindName]:
+        """The contact kinds ``parse`` may give senders."""
+        return cls.contact_kinds or frozenset({cls.contact_kind})
 
     @classmethod
     def supports(cls, method: str) -> bool:

@@ -670,11 +670,12 @@ def _check_parsed(parsed: object, what: str) -> None:
 
 def _check_contact_kinds(parsed: Parsed, adapter_class: AdapterClass, what: str) -> None:
     senders = [m.sender for m in parsed.messages] + [e.sender for e in parsed.events if e.sender]
+    allowed = adapter_class.sender_kinds()
     for sender in senders:
-        if sender.kind != adapter_class.contact_kind:
+        if sender.kind not in allowed:
             raise ContractViolation(
-                f"parse({what}) gave a sender of kind {sender.kind!r}; this adapter's "
-                f"contact_kind is {adapter_class.contact_kind!r}"
+                f"parse({what}) gave a sender of kind {sender.kind!r}; this adapter declares "
+                f"{sorted(allowed)} (contact_kind, or contact_kinds for several)"
             )
         if not sender.value.strip():
             raise ContractViolation(f"parse({what}) gave a sender with an empty value")
