@@ -95,9 +95,9 @@ async def test_scaffolded_adapter_messages_reach_tickets(
             r = await client.post(path, content=body, headers={"x-signature": f"sha256={digest}"})
             assert r.status_code == 200, r.text
             await drain(runtime)
-            tickets = (
-                await client.get("/api/v1/tickets", headers=tenant.admin.headers)
-            ).json()["items"]
+            tickets = (await client.get("/api/v1/tickets", headers=tenant.admin.headers)).json()[
+                "items"
+            ]
             assert len(tickets) == 1
             assert tickets[0]["channel"] == installed_adapter
             messages = (
