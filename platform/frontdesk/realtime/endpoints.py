@@ -22,7 +22,7 @@ from frontdesk.runtime import Runtime
 
 log = logging.getLogger("frontdesk.realtime")
 
-# Application close codes (4000–4999): 4401 sign-in failed.
+# Application close codes (4000–4999): 4401 sign-in failed, or signed out since.
 CLOSE_UNAUTHENTICATED = 4401
 
 
@@ -73,9 +73,9 @@ class AuthFrame(msgspec.Struct, frozen=True):
     token: str
 
 
-async def _refuse(socket: WebSocket) -> None:  # type: ignore[type-arg]
+async def _refuse(socket: WebSocket, reason: str) -> None:  # type: ignore[type-arg]
     with contextlib.suppress(Exception):
-        await socket.close(code=CLOSE_UNAUTHENTICATED, reason="sign-in failed")
+        await socket.close(code=CLOSE_UNAUTHENTICATED, reason=reason)
 
 
 @websocket("/ws/inbox")
@@ -96,7 +96,7 @@ async def inbox_socket(socket: WebSocket, runtime: Rt) -> None:  # type: ignore[
             token = frame.token
         principal, recheck = await _authenticate(runtime, token)
     except (FrontdeskError, msgspec.DecodeError, TimeoutError, WebSocketDisconnect):
-        await _refuse(socket)
+        await _refuse(socket, "sign-in failed")
         return
     async with runtime.pubsub.subscribe(tenant_channel(principal.tenant_id)) as events:
         # Only once subscribed: an action the client takes after "ready" is never missed.
@@ -111,7 +111,7 @@ async def inbox_socket(socket: WebSocket, runtime: Rt) -> None:  # type: ignore[
                         try:
                             principal = await recheck()
                         except FrontdeskError:
-                            await _refuse(socket)
+                            await _refuse(socket, "signed out")
                             return
                 elif visible(principal, event):
                     await socket.send_text(data.decode())
