@@ -178,7 +178,10 @@ def install_project(python: Path, *, constraints: Path | None) -> None:
         cmd += ["-c", constraints]
     cmd += ["-e", f"{ROOT}[dev]"]
     for adapter in adapter_dirs():
-        cmd += ["-e", adapter]
+        # With its "test" extra when it has one: the adapter's tests run in the suite.
+        extras = tomllib.loads((adapter / "pyproject.toml").read_text()).get("project", {})
+        has_test = "test" in extras.get("optional-dependencies", {})
+        cmd += ["-e", f"{adapter}[test]" if has_test else adapter]
     run_or_die(cmd, env=pip_env())
 
 
