@@ -4,7 +4,6 @@ The kit's ``provider`` is replaced by a real SMTP server (aiosmtpd) that
 implements its ``DeliveryProvider`` protocol: this channel delivers by SMTP.
 """
 
-# ruff: noqa: S106
 # (test secrets and reply tokens are fixed strings on purpose)
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ Each ``Case`` says what ``parse`` must make of it (a message, events, nothing,
 or a ``MalformedPayload``) and may check more.
 """
 
-# ruff: noqa: S105, S106
 # (test secrets and reply tokens are fixed strings on purpose)
 
 from __future__ import annotations

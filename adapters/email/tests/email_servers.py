@@ -208,7 +208,7 @@ def make_certificate(folder: Path) -> Certificate:
 # --- IMAP (pymap, a real IMAP4rev1 server, in its own process) -------------------------
 
 IMAP_USER = "support"
-IMAP_PASSWORD = "imap-password-1"  # noqa: S105 - a test server's
+IMAP_PASSWORD = "imap-password-1"
 
 
 class ImapServer:
@@ -221,7 +221,7 @@ class ImapServer:
         self.port = free_port()
         command = [executable, "--host", "127.0.0.1", "--port", str(self.port), "--no-tls"]
         command += ["dict", "--demo-user", IMAP_USER, "--demo-password", IMAP_PASSWORD]
-        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter's script
+        self._process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         try:

@@ -4,7 +4,6 @@ A module of its own (not conftest.py) so test modules can import it by a name
 no other test tree uses.
 """
 
-# ruff: noqa: S105
 # (test secrets are fixed strings on purpose)
 
 from __future__ import annotations

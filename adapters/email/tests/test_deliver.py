@@ -4,7 +4,6 @@ smtplib is not mocked: what the server received is parsed with the standard
 library and with the adapter's own parse, as the customer's side would see it.
 """
 
-# ruff: noqa: S105, S106
 # (test secrets and reply tokens are fixed strings on purpose)
 
 from __future__ import annotations

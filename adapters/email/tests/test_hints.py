@@ -1,6 +1,5 @@
 """Threading hints: Message-IDs, reply tokens (plus-addresses, our Message-IDs), ticket numbers."""
 
-# ruff: noqa: S105, S106
 # (test secrets and reply tokens are fixed strings on purpose)
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ The cursor is what the core saves between polls: a restart (a new adapter
 with the saved cursor) must neither skip nor repeat a message.
 """
 
-# ruff: noqa: S106
 # (test secrets and reply tokens are fixed strings on purpose)
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
 """verify and the request shapes: the shared secret (header or Basic auth), raw MIME and forms."""
 
-# ruff: noqa: S105
 # (test secrets and reply tokens are fixed strings on purpose)
 
 from __future__ import annotations

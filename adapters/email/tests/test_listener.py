@@ -3,7 +3,6 @@
 ``submit`` here does what the core's does: verify, then parse, in this process.
 """
 
-# ruff: noqa: S105, S106
 # (test secrets and reply tokens are fixed strings on purpose)
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ The kit's scripted provider (``frontdesk.testing.ProviderServer``, a real HTTP
 server on 127.0.0.1) stands in for the customer's callback endpoint.
 """
 
-# ruff: noqa: S105
 # (test secrets are fixed strings on purpose)
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from frontdesk.channels import (
 from frontdesk_webhook import WebhookAdapter, WebhookConfig, sign, verify_signature
 from frontdesk_webhook.adapter import parse_body
 
-SECRET = "whsec_property_0123456789"  # noqa: S105
+SECRET = "whsec_property_0123456789"
 URL = "https://desk.example/h/ch_prop"
 # Module level, not a fixture: hypothesis runs many examples per test function.
 ADAPTER = WebhookAdapter(

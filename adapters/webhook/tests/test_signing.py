@@ -1,6 +1,5 @@
 """The signature scheme, and verify: good signatures pass, every other request is refused."""
 
-# ruff: noqa: S106
 # (test secrets are fixed strings on purpose)
 
 from __future__ import annotations
