@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, Response, get
+from litestar import Litestar, Response, Router, get
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -16,6 +16,7 @@ from sqlalchemy import text
 from frontdesk import __version__
 from frontdesk.api.deps import DEPENDENCIES
 from frontdesk.api.problems import EXCEPTION_HANDLERS
+from frontdesk.channels.registry import Registry
 from frontdesk.config import Settings, load_settings
 from frontdesk.runtime import Runtime
 
@@ -46,6 +47,20 @@ async def readyz(state: State) -> Response[dict[str, object]]:
     )
 
 
+def adapter_routers(registry: Registry) -> list[Router]:
+    """Each installed adapter's own routes, under ``/channels/{kind}/``.
+
+    They take the same dependencies as the core's handlers (``runtime``,
+    ``db``), so a widget script or a visitor socket needs nothing else.
+    """
+    routers = []
+    for kind in registry.kinds():
+        handlers = list(registry.get(kind).routes())
+        if handlers:
+            routers.append(Router(path=f"/channels/{kind}", route_handlers=handlers))
+    return routers
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
     """Build the app; ``runtime`` lets tests and the demo share one already built."""
     from frontdesk.auth.endpoints import CONTROLLERS as AUTH
@@ -57,10 +72,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     settings = settings or (runtime.settings if runtime else load_settings())
     owned = runtime is None
+    registry = runtime.registry if runtime else Registry()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        rt = runtime or Runtime(settings)
+        rt = runtime or Runtime(settings, registry=registry)
         await rt.start()
         app.state.runtime = rt
         try:
@@ -79,6 +95,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             *TICKETS,
             *CHANNELS,
             inbox_socket,
+            *adapter_routers(registry),
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
