@@ -344,3 +344,27 @@ async def _wait_for_delivery(
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"delivery did not settle: {r.json()}")
+
+
+async def test_a_failed_reply_shows_why_and_a_retry_shows_when(
+    client: httpx.AsyncClient,
+    tenant: TenantUnderTest,
+    fast_retries: Runtime,
+    provider: ProviderServer,
+) -> None:
+    channel = await make_channel(client, tenant, callback_url=provider.url)
+    await post_signed(client, channel, payload("m-1", "help"))
+    await drain(fast_retries)
+    ticket = (await tickets_of(client, tenant))[0]
+    provider.answer(ProviderResponse(status=400))  # permanent: not retried
+    message_id = await _reply(client, tenant, ticket["id"])
+    await _wait_for_delivery(client, tenant, ticket["id"], fast_retries)
+    reply = next(
+        m for m in await messages_of(client, tenant, ticket["id"]) if m["id"] == message_id
+    )
+    assert reply["delivery"] == "failed"
+    assert reply["delivery_error"] and "400" in reply["delivery_error"]
+    delivery = (
+        await client.get(f"/api/v1/tickets/{ticket['id']}/deliveries", headers=tenant.admin.headers)
+    ).json()[0]
+    assert delivery["next_attempt_at"] is None and len(delivery["attempts"]) == 1

@@ -130,6 +130,7 @@ class DeliveryController(Controller):
                 attempts=list(d.attempts),
                 last_error=d.last_error,
                 external_id=d.external_id,
+                next_attempt_at=d.next_attempt_at if d.status == "queued" else None,
             )
             for d in await delivery.list_deliveries(db, ticket.id)
         ]

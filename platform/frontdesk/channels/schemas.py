@@ -55,3 +55,5 @@ class DeliveryOut(msgspec.Struct, frozen=True, kw_only=True):
     attempts: list[dict[str, Any]]
     last_error: str | None
     external_id: str | None
+    #: When the next attempt is due (after a retryable failure), or None.
+    next_attempt_at: dt.datetime | None

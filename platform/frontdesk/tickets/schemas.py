@@ -153,6 +153,8 @@ class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
     # stays out, as it may carry the sender's address in the clear.
     thread_reason: str | None
     delivery: str | None
+    # Why the last delivery attempt failed, shown beside a failed reply.
+    delivery_error: str | None
     created_at: dt.datetime
 
     @classmethod
@@ -172,6 +174,7 @@ class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
             body_html=message.body_html,
             thread_reason=_text_or_none(meta.get("thread_reason")),
             delivery=_text_or_none(meta.get("delivery")),
+            delivery_error=_text_or_none(meta.get("error")),
             created_at=message.created_at,
         )
 
