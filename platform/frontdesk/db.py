@@ -41,6 +41,7 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 from sqlalchemy.sql import util as sql_util
+from sqlalchemy.sql.cache_key import HasCacheKey
 
 from frontdesk.config import Settings
 from frontdesk.errors import ConfigurationError, TenantContextMissing
@@ -144,8 +145,27 @@ def set_tenant(tenant_id: uuid.UUID | None) -> None:
     _tenant.set(tenant_id)
 
 
+# Both run on every query that names no tenant-owned entity (a webhook's
+# token lookup, a ticket number's prefix), so both are remembered: the table
+# names until another model is declared, and whether a statement reads a
+# tenant table by the statement's shape (its SQLAlchemy cache key, which
+# names every table and leaves out parameter values).
+_tenant_names: tuple[int, frozenset[str]] = (-1, frozenset())
+_reads_tenant_table: dict[Any, bool] = {}
+_READS_CACHE_SIZE = 2_000
+
+
 def _tenant_table_names() -> frozenset[str]:
-    return frozenset(tenant_tables())
+    global _tenant_names
+    declared, names = _tenant_names
+    if declared != len(Base.metadata.tables):
+        declared = len(Base.metadata.tables)
+        names = frozenset(
+            t.name for t in Base.metadata.tables.values() if "tenant_id" in t.primary_key.columns
+        )
+        _tenant_names = (declared, names)
+        _reads_tenant_table.clear()
+    return names
 
 
 def _involves_tenant_models(state: ORMExecuteState) -> bool:
@@ -154,13 +174,25 @@ def _involves_tenant_models(state: ORMExecuteState) -> bool:
     # ``select(func.count()).select_from(Model)`` names no entity in its
     # columns: look at the tables it reads, too.
     statement = state.statement
-    froms = statement.get_final_froms() if hasattr(statement, "get_final_froms") else []
+    if not hasattr(statement, "get_final_froms"):
+        return False
     names = _tenant_table_names()
-    for from_ in froms:
-        for table in sql_util.find_tables(from_, include_aliases=True, include_joins=True):
-            if getattr(table, "name", None) in names:
-                return True
-    return False
+    cache_key = statement._generate_cache_key() if isinstance(statement, HasCacheKey) else None
+    shape = None if cache_key is None else cache_key.key
+    if shape is not None:
+        known = _reads_tenant_table.get(shape)
+        if known is not None:
+            return known
+    reads = any(
+        getattr(table, "name", None) in names
+        for from_ in statement.get_final_froms()
+        for table in sql_util.find_tables(from_, include_aliases=True, include_joins=True)
+    )
+    if shape is not None:
+        if len(_reads_tenant_table) >= _READS_CACHE_SIZE:
+            _reads_tenant_table.clear()
+        _reads_tenant_table[shape] = reads
+    return reads
 
 
 def session_tenant(session: Session) -> uuid.UUID | None:

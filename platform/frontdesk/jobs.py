@@ -248,6 +248,15 @@ class Jobs:
 
         await asyncio.to_thread(send_all)
 
+    def waiting(self, name: str) -> int:
+        """How many messages wait in job ``name``'s queue (not counting those being run)."""
+        queue = _REGISTRY[name].queue
+        if isinstance(self.broker, StubBroker):
+            q = self.broker.queues.get(queue)
+            return 0 if q is None else q.qsize()
+        assert isinstance(self.broker, _RedisBroker)
+        return int(self.broker.client.llen(f"{self.broker.namespace}:{queue}"))
+
     def requeue_dead_workers(self) -> None:
         """Give the unacknowledged jobs of workers silent past the heartbeat timeout back
         to their queues (Redis only; ``frontdesk worker`` calls this periodically).

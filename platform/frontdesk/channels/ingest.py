@@ -17,6 +17,7 @@ from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import utcnow
 from frontdesk.errors import InvalidInput
 from frontdesk.identity import service as identity
+from frontdesk.identity.models import ContactPoint, Customer
 from frontdesk.identity.normalise import ContactKind
 from frontdesk.realtime.events import RealtimeEvent, queue_event
 from frontdesk.routing import service as routing
@@ -40,7 +41,9 @@ async def ingest_event(runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UU
         event = await session.scalar(stmt)
         if event is None or event.status != "received":
             return
-        event.attempts += 1
+        # Counted with the outcome, in the one UPDATE that records it: an
+        # attempt that fails rolls back whatever it wrote, this included.
+        attempts = event.attempts + 1
         cipher = await load_tenant_cipher(session, runtime.keyring, tenant_id)
         channel = await channels.get_channel(session, event.channel_id)
         payload = read_payload(cipher, event)
@@ -59,9 +62,11 @@ async def ingest_event(runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UU
             # The sender's address cannot be a contact point (a malformed phone
             # number): retrying will not help; keep the event for an operator.
             log.warning("inbound event %s cannot be ingested: %s", event.id, exc.detail)
+            event.attempts = attempts
             event.status = "failed"
             event.error = exc.detail
             return
+        event.attempts = attempts
         event.status = "processed"
         event.processed_at = utcnow()
         event.ticket_id = ticket_id
@@ -70,8 +75,11 @@ async def ingest_event(runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UU
 
 async def _resolve_sender(
     session: AsyncSession, cipher: TenantCipher, sender: ContactRef
-) -> tuple[uuid.UUID, uuid.UUID]:
-    customer, point = await identity.resolve_contact(
+) -> tuple[Customer, ContactPoint]:
+    # The objects, not their ids: the session's identity map holds rows only
+    # while something references them, and the ticket service looks the
+    # customer up again (from the map, if it is still there, without a query).
+    return await identity.resolve_contact(
         session,
         cipher,
         kind=ContactKind(sender.kind),
@@ -79,7 +87,6 @@ async def _resolve_sender(
         provider=sender.provider,
         display_name=sender.display_name,
     )
-    return customer.id, point.id
 
 
 async def _thread(
@@ -177,7 +184,8 @@ async def _ingest_message(
     payload: StoredMessage,
 ) -> tuple[uuid.UUID, uuid.UUID]:
     msg = payload.message
-    customer_id, point_id = await _resolve_sender(session, cipher, msg.sender)
+    customer, point = await _resolve_sender(session, cipher, msg.sender)
+    customer_id, point_id = customer.id, point.id
     ticket, reason = await _thread(
         session,
         runtime,
@@ -244,7 +252,8 @@ async def _ingest_channel_event(
             ),
         )
         return ticket_id, None
-    customer_id, point_id = await _resolve_sender(session, cipher, ev.sender)
+    customer, point = await _resolve_sender(session, cipher, ev.sender)
+    customer_id, point_id = customer.id, point.id
     ticket, reason = await _thread(
         session,
         runtime,

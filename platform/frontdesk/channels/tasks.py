@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import or_, select
 
@@ -31,9 +33,19 @@ async def sweep(runtime: Runtime, *, older_than: dt.timedelta = dt.timedelta(min
     """Send again the jobs of work left behind (a crash between commit and send,
     a broker that lost a message). Every job is idempotent, so a duplicate is
     harmless. Returns how many jobs were sent.
+
+    Work whose queue still has messages waiting is left alone: under a backlog
+    older than ``older_than`` its jobs are queued, not lost, and sending them
+    again on every sweep (from every worker) would only grow the backlog.
+    Anything truly lost is sent once the queue has drained.
     """
     from frontdesk.tenancy.service import list_tenant_ids
 
+    busy = await asyncio.to_thread(
+        lambda: {name for name in ("ingest", "deliver") if runtime.jobs.waiting(name)}
+    )
+    if busy == {"ingest", "deliver"}:
+        return 0
     async with runtime.db.session() as session:
         tenant_ids = await list_tenant_ids(session)
     cutoff = utcnow() - older_than
@@ -41,22 +53,29 @@ async def sweep(runtime: Runtime, *, older_than: dt.timedelta = dt.timedelta(min
     sent = 0
     for tenant_id in tenant_ids:
         async with runtime.db.session(tenant_id) as session:
-            events = (
-                await session.scalars(
-                    select(InboundEvent.id).where(
-                        InboundEvent.status == "received", InboundEvent.received_at < cutoff
+            events: Sequence[uuid.UUID] = []
+            deliveries: Sequence[uuid.UUID] = []
+            if "ingest" not in busy:
+                events = (
+                    await session.scalars(
+                        select(InboundEvent.id).where(
+                            InboundEvent.status == "received", InboundEvent.received_at < cutoff
+                        )
                     )
-                )
-            ).all()
-            deliveries = (
-                await session.scalars(
-                    select(Delivery.id).where(
-                        Delivery.status == "queued",
-                        Delivery.created_at < cutoff,
-                        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+                ).all()
+            if "deliver" not in busy:
+                deliveries = (
+                    await session.scalars(
+                        select(Delivery.id).where(
+                            Delivery.status == "queued",
+                            Delivery.created_at < cutoff,
+                            or_(
+                                Delivery.next_attempt_at.is_(None),
+                                Delivery.next_attempt_at <= now,
+                            ),
+                        )
                     )
-                )
-            ).all()
+                ).all()
         for event_id in events:
             runtime.jobs.send("ingest", {"tenant_id": str(tenant_id), "event_id": str(event_id)})
         for delivery_id in deliveries:

@@ -170,20 +170,9 @@ async def add_contact_point(
             "this contact value already belongs to a customer; merge the customers instead",
             customer_id=str(existing.customer_id),
         )
-    point_id = new_id()
-    point = ContactPoint(
-        id=point_id,
-        customer_id=customer.id,
-        kind=contact.kind.value,
-        provider=contact.provider,
-        value_encrypted=cipher.encrypt(
-            normal, table="contact_points", column="value", row_id=point_id
-        ),
-        value_index=index,
-        verified=verified,
+    point = await _insert_contact_point(
+        session, cipher, customer, contact.kind, normal, index, contact.provider, verified
     )
-    session.add(point)
-    await session.flush()
     if actor_user_id is not None:
         await record(
             session,
@@ -194,6 +183,34 @@ async def add_contact_point(
             contact_point_id=str(point.id),
             kind=contact.kind.value,
         )
+    return point
+
+
+async def _insert_contact_point(
+    session: AsyncSession,
+    cipher: TenantCipher,
+    customer: Customer,
+    kind: ContactKind,
+    normal: str,
+    index: str,
+    provider: str | None,
+    verified: bool,
+) -> ContactPoint:
+    """Store a contact point whose blind index the caller has just found free."""
+    point_id = new_id()
+    point = ContactPoint(
+        id=point_id,
+        customer_id=customer.id,
+        kind=kind.value,
+        provider=provider,
+        value_encrypted=cipher.encrypt(
+            normal, table="contact_points", column="value", row_id=point_id
+        ),
+        value_index=index,
+        verified=verified,
+    )
+    session.add(point)
+    await session.flush()
     return point
 
 
@@ -447,10 +464,10 @@ async def resolve_contact(
     customer it was merged into.
     """
     normal = normalise(kind, value, default_region=default_region)
+    index = _index(cipher, kind, normal, provider)
     point = await session.scalar(
         select(ContactPoint).where(
-            ContactPoint.kind == kind.value,
-            ContactPoint.value_index == _index(cipher, kind, normal, provider),
+            ContactPoint.kind == kind.value, ContactPoint.value_index == index
         )
     )
     if point is not None:
@@ -459,12 +476,10 @@ async def resolve_contact(
     customer = Customer(display_name=name, tier="new")
     session.add(customer)
     await session.flush()
-    point = await add_contact_point(
-        session,
-        cipher,
-        actor_user_id=None,
-        customer=customer,
-        contact=NewContact(kind=kind, value=normal, provider=provider),
+    # Found free just above, in this transaction; a concurrent first contact
+    # from the same address loses on the unique index and its job retries.
+    point = await _insert_contact_point(
+        session, cipher, customer, kind, normal, index, provider, verified=False
     )
     await record(
         session,

@@ -222,6 +222,8 @@ async def open_ticket(
     tags: Sequence[str] = (),
     mood: Mood | None = None,
     expected_by: dt.datetime | None = None,
+    channel_id: uuid.UUID | None = None,
+    contact_point_id: uuid.UUID | None = None,
 ) -> Ticket:
     from frontdesk.identity.service import get_active_customer
 
@@ -256,6 +258,8 @@ async def open_ticket(
         tags=_normalise_tags(tags),
         mood=mood.value if mood else None,
         expected_by=expected_by,
+        channel_id=channel_id,
+        contact_point_id=contact_point_id,
         created_at=now,
         updated_at=now,
     )
@@ -584,9 +588,10 @@ async def open_channel_ticket(
         subject=subject,
         channel=channel,
         team_id=team_id,
+        # In the INSERT rather than an UPDATE right after it.
+        channel_id=channel_id,
+        contact_point_id=contact_point_id,
     )
-    ticket.channel_id = channel_id
-    ticket.contact_point_id = contact_point_id
     if follow_up_of is not None:
         ticket.follow_up_of = follow_up_of.id
         session.add(_event(ticket, None, "follow_up_opened", follow_up_of=follow_up_of.number))
