@@ -111,15 +111,8 @@ async def _claim(
                 Conversation.ticket_id == ticket.id, Conversation.channel_id == channel.id
             )
         )
-        last_inbound = await session.scalar(
-            select(Message.external_id)
-            .where(
-                Message.ticket_id == ticket.id,
-                Message.direction == "inbound",
-                Message.channel_id == channel.id,
-            )
-            .order_by(Message.id.desc())
-            .limit(1)
+        last_inbound = await tickets.last_inbound_external_id(
+            session, ticket_id=ticket.id, channel_id=channel.id
         )
         token = await channels.endpoint_token(session, channel.id)
         adapter = channels.build_adapter(runtime, cipher, channel, token)

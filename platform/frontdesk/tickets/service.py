@@ -21,7 +21,7 @@ from frontdesk.auth.permissions import Permission
 from frontdesk.auth.service import Principal, get_team, get_user
 from frontdesk.db import session_tenant, utcnow
 from frontdesk.errors import Conflict, InvalidInput, NotFound
-from frontdesk.tenancy.models import Tenant
+from frontdesk.tenancy.service import get_tenant
 from frontdesk.tickets.models import Category, Message, Ticket, TicketCounter, TicketEvent
 from frontdesk.tickets.states import (
     Direction,
@@ -113,7 +113,7 @@ async def _next_number(session: AsyncSession, now: dt.datetime) -> str:
     get different numbers; the first of a year inserts the row.
     """
     tenant_id = _tenant(session)
-    prefix = await session.scalar(select(Tenant.ticket_prefix).where(Tenant.id == tenant_id))
+    prefix = (await get_tenant(session, tenant_id)).ticket_prefix
     year = now.year
     stmt = (
         update(TicketCounter)
@@ -652,6 +652,22 @@ async def add_system_event(
     ticket.updated_at = utcnow()
     await session.flush()
     return event
+
+
+async def last_inbound_external_id(
+    session: AsyncSession, *, ticket_id: uuid.UUID, channel_id: uuid.UUID
+) -> str | None:
+    """The provider's id of the customer's latest message on this channel (replies thread on it)."""
+    return await session.scalar(
+        select(Message.external_id)
+        .where(
+            Message.ticket_id == ticket_id,
+            Message.direction == Direction.INBOUND.value,
+            Message.channel_id == channel_id,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
 
 
 async def get_message(session: AsyncSession, message_id: uuid.UUID) -> Message:
