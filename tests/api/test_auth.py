@@ -122,3 +122,20 @@ async def test_engineer_cannot_add_users(client: httpx.AsyncClient) -> None:
     )
     assert r.status_code == 403
     assert r.json()["type"].endswith("/permission-denied")
+
+
+async def test_users_page_through_every_user_exactly_once(
+    client: httpx.AsyncClient, tenant: TenantUnderTest
+) -> None:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        r = await client.get("/api/v1/users", headers=tenant.admin.headers, params=params)
+        assert r.status_code == 200, r.text
+        seen += [u["id"] for u in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    expected = {str(a.user_id) for a in tenant.users.values()}
+    assert len(seen) == len(set(seen)) == len(expected) and set(seen) == expected

@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.api.deps import Actor, Cipher, Db, Rt, needs
-from frontdesk.api.pagination import Page, check_limit, decode_cursor, encode_cursor
+from frontdesk.api.pagination import Page, check_limit, decode_cursor, next_cursor
 from frontdesk.audit import service as audit
 from frontdesk.auth import schemas as s
 from frontdesk.auth import service as auth
@@ -92,8 +92,7 @@ class UserController(Controller):
         check_limit(limit)
         users = await auth.list_users(db, limit=limit + 1, after=decode_cursor(cursor))
         items = [await _user_out(db, cipher, u) for u in users[:limit]]
-        more = len(users) > limit
-        return Page(items=items, next_cursor=encode_cursor(users[limit - 1].id) if more else None)
+        return Page(items=items, next_cursor=next_cursor([u.id for u in users], limit))
 
     @post("/", opt=needs(P.USERS_MANAGE))
     async def create_user(
@@ -311,8 +310,7 @@ class AuditController(Controller):
             )
             for r in rows[:limit]
         ]
-        more = len(rows) > limit
-        return Page(items=items, next_cursor=encode_cursor(rows[limit - 1].id) if more else None)
+        return Page(items=items, next_cursor=next_cursor([r.id for r in rows], limit))
 
 
 CONTROLLERS = [
