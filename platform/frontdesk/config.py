@@ -32,6 +32,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A worker silent this long is presumed dead and its jobs are redelivered.
     worker_heartbeat_ms: int = 60_000
     worker_threads: int = 4
+    # At most this many inbound events in one ingest transaction.
+    ingest_batch_size: int = 100
+    # Database connections each process keeps open (as many again may be
+    # opened under a burst, and closed after).
+    db_pool_size: int = 10
     # Delivery of agents' replies: attempts, the first retry's wait (doubling
     # after), and how long one attempt may take.
     delivery_max_attempts: int = 5
@@ -102,6 +107,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         redis_namespace=env.get("FRONTDESK_REDIS_NAMESPACE") or "frontdesk",
         worker_heartbeat_ms=_int(env, "FRONTDESK_WORKER_HEARTBEAT_MS", 60_000),
         worker_threads=_int(env, "FRONTDESK_WORKER_THREADS", 4),
+        ingest_batch_size=max(1, _int(env, "FRONTDESK_INGEST_BATCH_SIZE", 100)),
+        db_pool_size=max(1, _int(env, "FRONTDESK_DB_POOL_SIZE", 10)),
         delivery_max_attempts=_int(env, "FRONTDESK_DELIVERY_MAX_ATTEMPTS", 5),
         delivery_backoff_ms=_int(env, "FRONTDESK_DELIVERY_BACKOFF_MS", 2_000),
         delivery_timeout_ms=_int(env, "FRONTDESK_DELIVERY_TIMEOUT_MS", 30_000),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,9 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _REGISTRY: dict[str, JobSpec] = {}
+
+# How long a coalesced job's mark holds back new sends if the job never starts.
+COALESCE_MS = 10_000
 
 
 def job(
@@ -85,18 +89,31 @@ class PendingJob(msgspec.Struct, frozen=True):
     name: str
     kwargs: dict[str, Any]
     delay_ms: int | None = None
+    coalesce: str | None = None
 
 
 def enqueue(
-    session: AsyncSession, name: str, *, delay_ms: int | None = None, **kwargs: Any
+    session: AsyncSession,
+    name: str,
+    *,
+    delay_ms: int | None = None,
+    coalesce: str | None = None,
+    **kwargs: Any,
 ) -> None:
-    """Send job ``name`` once this session's transaction commits."""
+    """Send job ``name`` once this session's transaction commits.
+
+    With ``coalesce``, the job is not sent while one sent under the same key
+    has not yet started and called ``Jobs.release(key)``: a burst of work for
+    one tenant becomes one job that takes it all, rather than a job each.
+    """
     if name not in _REGISTRY:
         _import_job_modules()
         if name not in _REGISTRY:
             raise KeyError(f"no job named {name!r}")
     pending: list[PendingJob] = session.sync_session.info.setdefault("pending_jobs", [])
-    pending.append(PendingJob(name, kwargs, delay_ms))
+    job = PendingJob(name, kwargs, delay_ms, coalesce)
+    if coalesce is None or job not in pending:
+        pending.append(job)
 
 
 def take_pending(session: AsyncSession) -> list[PendingJob]:
@@ -225,6 +242,7 @@ class Jobs:
         }
         self._worker: dramatiq.Worker | None = None
         self._lock = threading.Lock()
+        self._coalesced: dict[str, float] = {}
 
     @property
     def in_process(self) -> bool:
@@ -233,18 +251,47 @@ class Jobs:
     def send(self, name: str, kwargs: dict[str, Any], delay_ms: int | None = None) -> None:
         self.actors[name].send_with_options(kwargs=kwargs, delay=delay_ms)
 
+    def _claim(self, key: str) -> bool:
+        """True when no job under ``key`` is waiting to start (and marks one as waiting).
+
+        The mark expires on its own after ``COALESCE_MS``: a job lost before
+        it started holds nothing back for longer (the sweeper finds its work).
+        """
+        if isinstance(self.broker, _RedisBroker):
+            name = f"{self.broker.namespace}:coalesce:{key}"
+            return bool(self.broker.client.set(name, b"1", nx=True, px=COALESCE_MS))
+        now = time.monotonic()
+        with self._lock:
+            if self._coalesced.get(key, 0.0) > now:
+                return False
+            self._coalesced[key] = now + COALESCE_MS / 1000
+            return True
+
+    def release(self, key: str) -> None:
+        """Called by a coalesced job as it starts reading its work: what is stored
+        after this sends a new job."""
+        if isinstance(self.broker, _RedisBroker):
+            self.broker.client.delete(f"{self.broker.namespace}:coalesce:{key}")
+            return
+        with self._lock:
+            self._coalesced.pop(key, None)
+
+    def _send_one(self, p: PendingJob) -> None:
+        if p.coalesce is None or self._claim(p.coalesce):
+            self.send(p.name, p.kwargs, p.delay_ms)
+
     async def send_pending(self, pending: list[PendingJob]) -> None:
         if not pending:
             return
         if self.in_process:
             for p in pending:
-                self.send(p.name, p.kwargs, p.delay_ms)
+                self._send_one(p)
             return
 
         # redis-py is blocking: keep it off the event loop.
         def send_all() -> None:
             for p in pending:
-                self.send(p.name, p.kwargs, p.delay_ms)
+                self._send_one(p)
 
         await asyncio.to_thread(send_all)
 

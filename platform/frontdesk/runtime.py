@@ -20,7 +20,7 @@ from frontdesk.jobs import Jobs
 from frontdesk.jobs import take_pending as take_pending_jobs
 from frontdesk.realtime.events import take_pending as take_pending_events
 from frontdesk.realtime.events import tenant_channel
-from frontdesk.realtime.pubsub import LocalPubSub, PubSub, RedisPubSub
+from frontdesk.realtime.pubsub import LocalPubSub, PubSub, RedisPubSub, publish_all
 
 
 class Runtime:
@@ -28,7 +28,7 @@ class Runtime:
         self,
         settings: Settings,
         *,
-        pool_size: int = 10,
+        pool_size: int | None = None,
         jobs: Jobs | None = None,
         registry: Registry | None = None,
         pubsub: PubSub | None = None,
@@ -36,7 +36,7 @@ class Runtime:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.keyring: MasterKeyring = load_master_keyring(settings)
-        self.db = Database(settings, pool_size=pool_size)
+        self.db = Database(settings, pool_size=pool_size or settings.db_pool_size)
         self.signing_key = self._signing_key()
         self.registry = registry or Registry()
         # A runtime built inside a worker shares that worker's broker.
@@ -60,8 +60,12 @@ class Runtime:
 
     async def _after_commit(self, session: AsyncSession) -> None:
         await self.jobs.send_pending(take_pending_jobs(session))
-        for event in take_pending_events(session.sync_session):
-            await self.pubsub.publish(tenant_channel(event.tenant_id), msgspec.json.encode(event))
+        events = take_pending_events(session.sync_session)
+        if events:
+            await publish_all(
+                self.pubsub,
+                [(tenant_channel(e.tenant_id), msgspec.json.encode(e)) for e in events],
+            )
 
     async def start(self, *, worker: bool | None = None) -> None:
         """Check the database role; start in-process workers when there is no Redis."""

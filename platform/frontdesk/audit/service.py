@@ -11,6 +11,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.audit.models import AuditEntry
 
 
+def add(
+    session: AsyncSession,
+    *,
+    actor_user_id: uuid.UUID | None,
+    action: str,
+    subject_type: str,
+    subject_id: uuid.UUID | None,
+    **data: Any,
+) -> AuditEntry:
+    """An entry written with the session's next flush (for work done in bulk)."""
+    entry = AuditEntry(
+        actor_user_id=actor_user_id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        data=data,
+    )
+    session.add(entry)
+    return entry
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -20,14 +41,14 @@ async def record(
     subject_id: uuid.UUID | None,
     **data: Any,
 ) -> AuditEntry:
-    entry = AuditEntry(
+    entry = add(
+        session,
         actor_user_id=actor_user_id,
         action=action,
         subject_type=subject_type,
         subject_id=subject_id,
-        data=data,
+        **data,
     )
-    session.add(entry)
     await session.flush()
     return entry
 

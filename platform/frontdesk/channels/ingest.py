@@ -1,17 +1,33 @@
-"""Turning a stored inbound event into a customer, a ticket and a message, exactly once."""
+"""Turning stored inbound events into customers, tickets and messages, exactly once.
+
+Events are ingested in batches: one transaction takes up to
+``ingest_batch_size`` of a tenant's waiting events in the order they
+arrived, resolves their senders with one lookup, opens the new tickets with
+one numbering and writes the rows in a few flushes. Events whose threading
+needs lookups of their own (ticket numbers, reply tokens, references) and
+channel events are taken one at a time, in their place in the order. One
+batch per tenant runs at a time (an advisory lock on PostgreSQL, the write
+lock on SQLite), so a tenant's messages are ingested in order and two first
+contacts from one new address never race.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.channels import service as channels
 from frontdesk.channels.intake import StoredEvent, StoredMessage, read_payload
 from frontdesk.channels.models import ChannelInstance, Conversation, InboundEvent
-from frontdesk.channels.types import ContactRef, ThreadHints
+from frontdesk.channels.types import ContactRef, InboundMessage, ThreadHints
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import utcnow
@@ -31,46 +47,382 @@ log = logging.getLogger("frontdesk.ingest")
 # Events that only matter live: shown to agents, not kept on the ticket.
 EPHEMERAL = frozenset({"typing", "read", "delivery_status"})
 
+# An event whose ingestion fails this many times for a reason no retry can
+# fix (a bug, a payload no code path expects) is set aside as failed, with
+# the error, for an operator; the batches go on without it.
+MAX_ATTEMPTS = 5
+
+
+async def ingest_pending(
+    runtime: Runtime, tenant_id: uuid.UUID, *, release: Callable[[], None] = lambda: None
+) -> int:
+    """Ingest a tenant's waiting events, batch after batch, until none is left.
+
+    ``release`` is called in each batch once the tenant's lock is held and
+    before the events are read: whoever stores an event after that point
+    sends a new job, so nothing waits for a sweep. Returns how many events
+    were taken.
+    """
+    limit = runtime.settings.ingest_batch_size
+    total = 0
+    while True:
+        taken = await _ingest_batch(runtime, tenant_id, limit=limit, release=release)
+        total += taken
+        if taken < limit:
+            return total
+
 
 async def ingest_event(runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID) -> None:
+    """Ingest one stored event, if it is still waiting (a sweep's or an old job's)."""
     async with runtime.db.session(tenant_id) as session:
-        stmt = select(InboundEvent).where(InboundEvent.id == event_id)
-        if session.get_bind().dialect.name == "postgresql":
-            # Two deliveries of this job at once: the second waits, then sees "processed".
-            stmt = stmt.with_for_update()
-        event = await session.scalar(stmt)
-        if event is None or event.status != "received":
-            return
-        # Counted with the outcome, in the one UPDATE that records it: an
-        # attempt that fails rolls back whatever it wrote, this included.
-        attempts = event.attempts + 1
-        cipher = await load_tenant_cipher(session, runtime.keyring, tenant_id)
-        channel = await channels.get_channel(session, event.channel_id)
-        payload = read_payload(cipher, event)
-        ticket_id: uuid.UUID | None
-        message_id: uuid.UUID | None
+        await _lock_tenant(session, tenant_id)
+        events = await _claim(session, limit=1, event_id=event_id)
+        await _ingest_events(runtime, session, tenant_id, events)
+
+
+async def _lock_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(b"frontdesk.ingest:" + tenant_id.bytes) - 2**31
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
+    # SQLite: the session's BEGIN IMMEDIATE already holds the database's write lock.
+
+
+async def _claim(
+    session: AsyncSession, *, limit: int, event_id: uuid.UUID | None = None
+) -> Sequence[InboundEvent]:
+    stmt = select(InboundEvent).where(InboundEvent.status == "received")
+    if event_id is not None:
+        stmt = stmt.where(InboundEvent.id == event_id)
+    stmt = stmt.order_by(InboundEvent.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await session.scalars(stmt)).all()
+
+
+def _transient(exc: BaseException) -> bool:
+    """A database or network failure: the job retries later, nothing is held against the events."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, ConnectionError | TimeoutError | OSError)
+
+
+async def _ingest_batch(
+    runtime: Runtime, tenant_id: uuid.UUID, *, limit: int, release: Callable[[], None]
+) -> int:
+    ids: list[uuid.UUID] = []
+    try:
+        async with runtime.db.session(tenant_id) as session:
+            await _lock_tenant(session, tenant_id)
+            release()
+            events = await _claim(session, limit=limit)
+            ids = [event.id for event in events]
+            await _ingest_events(runtime, session, tenant_id, events)
+        return len(ids)
+    except Exception as exc:
+        if not ids or _transient(exc):
+            raise
+        # Something in the batch failed (a lost race on a unique key, a bug):
+        # one at a time, the others go through and the culprit is named.
+        log.warning("a batch of %d events failed (%r); ingesting them one by one", len(ids), exc)
+    for event_id in ids:
         try:
-            if isinstance(payload, StoredMessage):
-                ticket_id, message_id = await _ingest_message(
-                    runtime, session, cipher, channel, payload
+            await ingest_event(runtime, tenant_id, event_id)
+        except Exception as exc:
+            if _transient(exc):
+                raise
+            await _record_failure(runtime, tenant_id, event_id, exc)
+    return len(ids)
+
+
+async def _record_failure(
+    runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID, exc: Exception
+) -> None:
+    log.exception("inbound event %s could not be ingested", event_id, exc_info=exc)
+    async with runtime.db.session(tenant_id) as session:
+        await session.execute(
+            update(InboundEvent)
+            .where(InboundEvent.id == event_id, InboundEvent.status == "received")
+            .values(attempts=InboundEvent.attempts + 1, error=f"{type(exc).__name__}: {exc}")
+        )
+        await session.execute(
+            update(InboundEvent)
+            .where(
+                InboundEvent.id == event_id,
+                InboundEvent.status == "received",
+                InboundEvent.attempts >= MAX_ATTEMPTS,
+            )
+            .values(status="failed")
+        )
+
+
+async def _ingest_events(
+    runtime: Runtime, session: AsyncSession, tenant_id: uuid.UUID, events: Sequence[InboundEvent]
+) -> None:
+    if not events:
+        return
+    cipher = await load_tenant_cipher(session, runtime.keyring, tenant_id)
+    channel_of = {
+        c.id: c for c in await channels.get_channels(session, {e.channel_id for e in events})
+    }
+    run: list[tuple[InboundEvent, InboundMessage]] = []
+    for event in events:
+        payload = read_payload(cipher, event)
+        if isinstance(payload, StoredMessage) and _plain(payload.message.thread):
+            run.append((event, payload.message))
+            continue
+        if run:
+            await _ingest_run(runtime, session, cipher, channel_of, run)
+            run = []
+        await _ingest_one(runtime, session, cipher, channel_of[event.channel_id], event, payload)
+    if run:
+        await _ingest_run(runtime, session, cipher, channel_of, run)
+
+
+def _plain(hints: ThreadHints) -> bool:
+    """Threading that batch lookups answer: a conversation key, or none."""
+    return not (hints.ticket_number or hints.reply_token or hints.in_reply_to or hints.references)
+
+
+def _processed(
+    event: InboundEvent, ticket_id: uuid.UUID | None, message_id: uuid.UUID | None
+) -> None:
+    event.attempts += 1
+    event.status = "processed"
+    event.processed_at = utcnow()
+    event.ticket_id = ticket_id
+    event.message_id = message_id
+
+
+def _failed(event: InboundEvent, exc: InvalidInput) -> None:
+    # The sender's address cannot be a contact point (a malformed phone
+    # number): retrying will not help; keep the event for an operator.
+    log.warning("inbound event %s cannot be ingested: %s", event.id, exc.detail)
+    event.attempts += 1
+    event.status = "failed"
+    event.error = exc.detail
+
+
+async def _ingest_one(
+    runtime: Runtime,
+    session: AsyncSession,
+    cipher: TenantCipher,
+    channel: ChannelInstance,
+    event: InboundEvent,
+    payload: StoredMessage | StoredEvent,
+) -> None:
+    ticket_id: uuid.UUID | None
+    message_id: uuid.UUID | None
+    try:
+        if isinstance(payload, StoredMessage):
+            ticket_id, message_id = await _ingest_message(
+                runtime, session, cipher, channel, payload
+            )
+        else:
+            ticket_id, message_id = await _ingest_channel_event(
+                runtime, session, cipher, channel, payload
+            )
+    except InvalidInput as exc:
+        _failed(event, exc)
+        return
+    _processed(event, ticket_id, message_id)
+
+
+@dataclass
+class _Planned:
+    """One message of a run, on its way to a ticket."""
+
+    event: InboundEvent
+    message: InboundMessage
+    channel: ChannelInstance
+    customer: Customer
+    point: ContactPoint
+    reason: str = "new conversation"
+    ticket: Ticket | None = None
+    # Index into the run's new tickets, when the message opens (or joins) one.
+    new_ticket: int | None = None
+
+
+async def _ingest_run(
+    runtime: Runtime,
+    session: AsyncSession,
+    cipher: TenantCipher,
+    channel_of: dict[uuid.UUID, ChannelInstance],
+    run: list[tuple[InboundEvent, InboundMessage]],
+) -> None:
+    """Messages with plain threading, in bulk: the same decisions ``_thread`` makes."""
+    resolved = await identity.resolve_contacts(
+        session,
+        cipher,
+        [
+            identity.ContactRequest(
+                kind=ContactKind(m.sender.kind),
+                value=m.sender.value,
+                provider=m.sender.provider,
+                display_name=m.sender.display_name,
+            )
+            for _, m in run
+        ],
+    )
+    planned: list[_Planned] = []
+    for (event, message), outcome in zip(run, resolved, strict=True):
+        if isinstance(outcome, InvalidInput):
+            _failed(event, outcome)
+            continue
+        customer, point = outcome
+        planned.append(_Planned(event, message, channel_of[event.channel_id], customer, point))
+    if not planned:
+        return
+
+    # What already exists: the conversations named, and for chat-like
+    # channels each customer's latest ticket there.
+    keys = {
+        (p.channel.id, p.message.thread.conversation_id)
+        for p in planned
+        if p.message.thread.conversation_id
+    }
+    conversations: dict[tuple[uuid.UUID, str], Conversation] = {}
+    if keys:
+        found = await session.scalars(
+            select(Conversation).where(
+                tuple_(Conversation.channel_id, Conversation.conversation_key).in_(sorted(keys))
+            )
+        )
+        conversations = {(c.channel_id, c.conversation_key): c for c in found}
+    pairs = {
+        (p.customer.id, p.channel.id)
+        for p in planned
+        if not p.message.thread.conversation_id and not _threads(runtime, p.channel)
+    }
+    latest = await tickets.latest_tickets_on_channels(session, pairs)
+    by_id = await tickets.get_tickets_unchecked(
+        session, {c.ticket_id for c in conversations.values()}
+    )
+
+    # The decisions, in arrival order; tickets this run opens count as existing
+    # for the messages after them.
+    specs: list[tickets.NewChannelTicket] = []
+    routed: list[tuple[int, str]] = []
+    run_conversations: dict[tuple[uuid.UUID, str], int | Ticket] = {}
+    run_latest: dict[tuple[uuid.UUID, uuid.UUID], int | Ticket] = {}
+    for p in planned:
+        key = p.message.thread.conversation_id
+        pair = (p.customer.id, p.channel.id)
+        found_ticket: int | Ticket | None = None
+        if key:
+            found_ticket = run_conversations.get((p.channel.id, key))
+            if found_ticket is None and (p.channel.id, key) in conversations:
+                found_ticket = by_id.get(conversations[(p.channel.id, key)].ticket_id)
+            if found_ticket is not None:
+                p.reason = "same conversation"
+        elif pair in pairs:
+            found_ticket = run_latest.get(pair)
+            if found_ticket is None:
+                candidate = latest.get(pair)
+                if candidate is not None and candidate.state in OPEN_STATES | {
+                    TicketState.RESOLVED.value
+                }:
+                    found_ticket = candidate
+            if found_ticket is not None:
+                p.reason = "open conversation on this channel"
+        if isinstance(found_ticket, int):
+            p.new_ticket = found_ticket
+        elif found_ticket is not None and found_ticket.state == TicketState.CLOSED.value:
+            specs.append(_new_ticket(p, follow_up_of=found_ticket))
+            p.new_ticket = len(specs) - 1
+            p.reason = f"follow-up of closed {found_ticket.number}"
+            routed.append((p.new_ticket, "follow-up"))
+        elif found_ticket is not None and found_ticket.state == TicketState.RESOLVED.value:
+            await tickets.reopen(session, found_ticket, reason="the customer wrote again")
+            p.reason += ", reopened"
+            await routing.route(session, found_ticket, reason="reopened")
+            p.ticket = found_ticket
+        elif found_ticket is not None:
+            p.ticket = found_ticket
+        else:
+            specs.append(_new_ticket(p))
+            p.new_ticket = len(specs) - 1
+            routed.append((p.new_ticket, "new ticket"))
+        ref: int | Ticket
+        if p.ticket is not None:
+            ref = p.ticket
+        else:
+            assert p.new_ticket is not None
+            ref = p.new_ticket
+        if key:
+            run_conversations[(p.channel.id, key)] = ref
+        if pair in pairs:
+            run_latest[pair] = ref
+
+    opened = await tickets.open_channel_tickets(session, specs)
+    await routing.route_many(session, [(opened[i], why) for i, why in routed])
+    for p in planned:
+        if p.new_ticket is not None:
+            p.ticket = opened[p.new_ticket]
+        assert p.ticket is not None
+        # Replies go back to the address the customer last wrote from.
+        p.ticket.contact_point_id = p.point.id
+        p.ticket.channel_id = p.channel.id
+        key = p.message.thread.conversation_id
+        if key:
+            conversation = conversations.get((p.channel.id, key))
+            if conversation is None:
+                conversation = Conversation(
+                    channel_id=p.channel.id, conversation_key=key, ticket_id=p.ticket.id
                 )
+                session.add(conversation)
+                conversations[(p.channel.id, key)] = conversation
             else:
-                ticket_id, message_id = await _ingest_channel_event(
-                    runtime, session, cipher, channel, payload
-                )
-        except InvalidInput as exc:
-            # The sender's address cannot be a contact point (a malformed phone
-            # number): retrying will not help; keep the event for an operator.
-            log.warning("inbound event %s cannot be ingested: %s", event.id, exc.detail)
-            event.attempts = attempts
-            event.status = "failed"
-            event.error = exc.detail
-            return
-        event.attempts = attempts
-        event.status = "processed"
-        event.processed_at = utcnow()
-        event.ticket_id = ticket_id
-        event.message_id = message_id
+                conversation.ticket_id = p.ticket.id
+    messages = await tickets.add_inbound_messages(
+        session,
+        [
+            tickets.CustomerMessage(
+                ticket=p.ticket,
+                customer_id=p.customer.id,
+                channel=p.channel.kind,
+                channel_id=p.channel.id,
+                external_id=p.message.external_id,
+                subject=p.message.subject,
+                text=p.message.text,
+                html=p.message.html,
+                meta=_message_meta(p.message, p.reason),
+                received_at=p.message.sent_at,
+            )
+            for p in planned
+            if p.ticket is not None  # always, by now; for the type checker
+        ],
+    )
+    for p, stored in zip(planned, messages, strict=True):
+        _processed(p.event, stored.ticket_id, stored.id)
+
+
+def _threads(runtime: Runtime, channel: ChannelInstance) -> bool:
+    return runtime.registry.get(channel.kind).capabilities.threads
+
+
+def _new_ticket(p: _Planned, *, follow_up_of: Ticket | None = None) -> tickets.NewChannelTicket:
+    return tickets.NewChannelTicket(
+        customer_id=p.customer.id,
+        subject=_subject(p.message.subject, p.message.text),
+        channel=p.channel.kind,
+        channel_id=p.channel.id,
+        contact_point_id=p.point.id,
+        team_id=p.channel.team_id,
+        follow_up_of=follow_up_of,
+    )
+
+
+def _message_meta(msg: InboundMessage, reason: str) -> dict[str, Any]:
+    return {
+        "thread_reason": reason,
+        "attachments": [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+            for a in msg.attachments
+        ],
+        **({"provider": msg.metadata} if msg.metadata else {}),
+    }
 
 
 async def _resolve_sender(
@@ -208,14 +560,7 @@ async def _ingest_message(
         subject=msg.subject,
         text=msg.text,
         html=msg.html,
-        meta={
-            "thread_reason": reason,
-            "attachments": [
-                {"filename": a.filename, "content_type": a.content_type, "size": a.size}
-                for a in msg.attachments
-            ],
-            **({"provider": msg.metadata} if msg.metadata else {}),
-        },
+        meta=_message_meta(msg, reason),
         received_at=msg.sent_at,
     )
     return ticket.id, message.id

@@ -57,6 +57,20 @@ def _tenant(session: AsyncSession) -> uuid.UUID:
     return tenant_id
 
 
+# Bumped by every change to a channel made in this process, so the intake's
+# cache of channels drops what it holds at once (other processes within its
+# few seconds' lifetime).
+_changes = [0]
+
+
+def changes_generation() -> int:
+    return _changes[0]
+
+
+def _changed() -> None:
+    _changes[0] += 1
+
+
 async def create_channel(
     session: AsyncSession,
     runtime: Runtime,
@@ -156,6 +170,7 @@ async def update_channel(
     if changes:
         channel.updated_at = utcnow()
         await session.flush()
+        _changed()
         await record(
             session,
             actor_user_id=actor.user_id,
@@ -172,6 +187,11 @@ async def get_channel(session: AsyncSession, channel_id: uuid.UUID) -> ChannelIn
     if channel is None:
         raise NotFound("no such channel")
     return channel
+
+
+async def get_channels(session: AsyncSession, channel_ids: set[uuid.UUID]) -> list[ChannelInstance]:
+    stmt = select(ChannelInstance).where(ChannelInstance.id.in_(sorted(channel_ids)))
+    return list((await session.scalars(stmt)).all())
 
 
 async def list_channels(session: AsyncSession) -> list[ChannelInstance]:

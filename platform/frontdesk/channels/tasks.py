@@ -15,8 +15,23 @@ from frontdesk.jobs import job
 from frontdesk.runtime import Runtime
 
 
+def ingest_coalesce_key(tenant_id: uuid.UUID) -> str:
+    return f"ingest:{tenant_id}"
+
+
+@job("ingest_pending", queue="intake")
+async def ingest_pending(runtime: Runtime, *, tenant_id: str) -> None:
+    """Everything a tenant has waiting, in batches (sent, coalesced, by the intake)."""
+    from frontdesk.channels.ingest import ingest_pending as run
+
+    tenant = uuid.UUID(tenant_id)
+    key = ingest_coalesce_key(tenant)
+    await run(runtime, tenant, release=lambda: runtime.jobs.release(key))
+
+
 @job("ingest", queue="intake")
 async def ingest(runtime: Runtime, *, tenant_id: str, event_id: str) -> None:
+    """One event (the sweeper's, for work whose job was lost)."""
     from frontdesk.channels.ingest import ingest_event
 
     await ingest_event(runtime, uuid.UUID(tenant_id), uuid.UUID(event_id))

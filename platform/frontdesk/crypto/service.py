@@ -50,6 +50,7 @@ class _CipherCache:
         self._entries: OrderedDict[uuid.UUID, tuple[_Fingerprint, TenantCipher]] = OrderedDict()
         # Dramatiq workers run in threads of one process.
         self._lock = threading.Lock()
+        self.generation = 0
 
     def get(self, tenant_id: uuid.UUID, fingerprint: _Fingerprint) -> TenantCipher | None:
         with self._lock:
@@ -69,10 +70,12 @@ class _CipherCache:
     def invalidate(self, tenant_id: uuid.UUID) -> None:
         with self._lock:
             self._entries.pop(tenant_id, None)
+            self.generation += 1
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.generation += 1
 
 
 _cache = _CipherCache(CIPHER_CACHE_SIZE)
@@ -80,6 +83,12 @@ _cache = _CipherCache(CIPHER_CACHE_SIZE)
 
 def clear_cipher_cache() -> None:
     _cache.clear()
+
+
+def keys_generation() -> int:
+    """Changes whenever this process rotates, re-wraps or destroys a tenant's keys
+    (for caches of ciphers elsewhere, such as the intake's)."""
+    return _cache.generation
 
 
 def _require_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:

@@ -10,6 +10,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.audit.service import add as audit_add
 from frontdesk.audit.service import record
 from frontdesk.auth.permissions import Permission
 from frontdesk.auth.service import Principal, get_user
@@ -186,6 +187,30 @@ async def add_contact_point(
     return point
 
 
+def _new_contact_point(
+    cipher: TenantCipher,
+    customer_id: uuid.UUID,
+    kind: ContactKind,
+    normal: str,
+    index: str,
+    provider: str | None,
+    verified: bool,
+) -> ContactPoint:
+    """A contact point whose blind index the caller has just found free."""
+    point_id = new_id()
+    return ContactPoint(
+        id=point_id,
+        customer_id=customer_id,
+        kind=kind.value,
+        provider=provider,
+        value_encrypted=cipher.encrypt(
+            normal, table="contact_points", column="value", row_id=point_id
+        ),
+        value_index=index,
+        verified=verified,
+    )
+
+
 async def _insert_contact_point(
     session: AsyncSession,
     cipher: TenantCipher,
@@ -196,19 +221,7 @@ async def _insert_contact_point(
     provider: str | None,
     verified: bool,
 ) -> ContactPoint:
-    """Store a contact point whose blind index the caller has just found free."""
-    point_id = new_id()
-    point = ContactPoint(
-        id=point_id,
-        customer_id=customer.id,
-        kind=kind.value,
-        provider=provider,
-        value_encrypted=cipher.encrypt(
-            normal, table="contact_points", column="value", row_id=point_id
-        ),
-        value_index=index,
-        verified=verified,
-    )
+    point = _new_contact_point(cipher, customer.id, kind, normal, index, provider, verified)
     session.add(point)
     await session.flush()
     return point
@@ -447,6 +460,98 @@ async def list_merges(session: AsyncSession, customer_id: uuid.UUID) -> list[Cus
     return list((await session.scalars(stmt)).all())
 
 
+class ContactRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A sender's address as a channel gave it, for ``resolve_contacts``."""
+
+    kind: ContactKind
+    value: str
+    provider: str | None = None
+    display_name: str | None = None
+
+
+async def resolve_contacts(
+    session: AsyncSession,
+    cipher: TenantCipher,
+    requests: Sequence[ContactRequest],
+    *,
+    default_region: str | None = None,
+) -> list[tuple[Customer, ContactPoint] | InvalidInput]:
+    """The customer behind each contact value, created with it if new.
+
+    Found through the blind index, so a value linked to a customer from any
+    channel finds that one customer; a merged customer resolves to the
+    customer it was merged into. The same new value twice makes one customer.
+    A value that cannot be a contact point (a malformed phone number) gets
+    its error in its place. One lookup and two flushes, whatever the count.
+    """
+    keys: list[tuple[ContactKind, str, str] | InvalidInput] = []
+    for request in requests:
+        try:
+            normal = normalise(request.kind, request.value, default_region=default_region)
+            keys.append(
+                (request.kind, normal, _index(cipher, request.kind, normal, request.provider))
+            )
+        except InvalidInput as exc:
+            keys.append(exc)
+    indexes = {key[2] for key in keys if not isinstance(key, InvalidInput)}
+    points: dict[tuple[str, str], ContactPoint] = {}
+    if indexes:
+        found = await session.scalars(
+            select(ContactPoint).where(ContactPoint.value_index.in_(sorted(indexes)))
+        )
+        points = {(p.kind, p.value_index): p for p in found}
+    customers: dict[uuid.UUID, Customer] = {}
+    if points:
+        ids = {p.customer_id for p in points.values()}
+        customers = {
+            c.id: c for c in await session.scalars(select(Customer).where(Customer.id.in_(ids)))
+        }
+        for customer_id, customer in list(customers.items()):
+            if customer.merged_into_id is not None:
+                customers[customer_id] = await get_active_customer(session, customer_id)
+    created: list[tuple[Customer, ContactPoint]] = []
+    for request, key in zip(requests, keys, strict=True):
+        if isinstance(key, InvalidInput) or (key[0].value, key[2]) in points:
+            continue
+        kind, normal, index = key
+        # Found free just above, in this transaction; a concurrent first contact
+        # from the same address loses on the unique index and its job retries.
+        customer = Customer(
+            id=new_id(),
+            display_name=(request.display_name or "").strip()[:200] or mask(kind, normal),
+            tier="new",
+        )
+        point = _new_contact_point(
+            cipher, customer.id, kind, normal, index, request.provider, verified=False
+        )
+        points[(kind.value, index)] = point
+        customers[customer.id] = customer
+        created.append((customer, point))
+    if created:
+        # Customers before the rows that refer to them.
+        session.add_all([customer for customer, _ in created])
+        await session.flush()
+        session.add_all([point for _, point in created])
+        for customer, _ in created:
+            audit_add(
+                session,
+                actor_user_id=None,
+                action="customer.created",
+                subject_type="customer",
+                subject_id=customer.id,
+                source="channel",
+            )
+        await session.flush()
+    out: list[tuple[Customer, ContactPoint] | InvalidInput] = []
+    for key in keys:
+        if isinstance(key, InvalidInput):
+            out.append(key)
+        else:
+            point = points[(key[0].value, key[2])]
+            out.append((customers[point.customer_id], point))
+    return out
+
+
 async def resolve_contact(
     session: AsyncSession,
     cipher: TenantCipher,
@@ -457,39 +562,16 @@ async def resolve_contact(
     display_name: str | None,
     default_region: str | None = None,
 ) -> tuple[Customer, ContactPoint]:
-    """The customer behind a contact value, created with it if new.
-
-    Found through the blind index, so a value linked to a customer from any
-    channel finds that one customer. A merged customer resolves to the
-    customer it was merged into.
-    """
-    normal = normalise(kind, value, default_region=default_region)
-    index = _index(cipher, kind, normal, provider)
-    point = await session.scalar(
-        select(ContactPoint).where(
-            ContactPoint.kind == kind.value, ContactPoint.value_index == index
-        )
-    )
-    if point is not None:
-        return await get_active_customer(session, point.customer_id), point
-    name = (display_name or "").strip()[:200] or mask(kind, normal)
-    customer = Customer(display_name=name, tier="new")
-    session.add(customer)
-    await session.flush()
-    # Found free just above, in this transaction; a concurrent first contact
-    # from the same address loses on the unique index and its job retries.
-    point = await _insert_contact_point(
-        session, cipher, customer, kind, normal, index, provider, verified=False
-    )
-    await record(
+    """The customer behind one contact value, created with it if new (``resolve_contacts``)."""
+    [resolved] = await resolve_contacts(
         session,
-        actor_user_id=None,
-        action="customer.created",
-        subject_type="customer",
-        subject_id=customer.id,
-        source="channel",
+        cipher,
+        [ContactRequest(kind=kind, value=value, provider=provider, display_name=display_name)],
+        default_region=default_region,
     )
-    return customer, point
+    if isinstance(resolved, InvalidInput):
+        raise resolved
+    return resolved
 
 
 async def get_contact_point(session: AsyncSession, point_id: uuid.UUID) -> ContactPoint:

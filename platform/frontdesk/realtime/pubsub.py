@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -23,6 +23,16 @@ class PubSub(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+async def publish_all(pubsub: PubSub, messages: Sequence[tuple[str, bytes]]) -> None:
+    """Publish in order, in one round trip where the bus can."""
+    many = getattr(pubsub, "publish_many", None)
+    if many is not None and len(messages) > 1:
+        await many(messages)
+        return
+    for channel, data in messages:
+        await pubsub.publish(channel, data)
 
 
 class LocalPubSub:
@@ -84,6 +94,13 @@ class RedisPubSub:
 
     async def publish(self, channel: str, data: bytes) -> None:
         await self._redis().publish(f"{self._namespace}:{channel}", data)
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """In one round trip, in order."""
+        async with self._redis().pipeline(transaction=False) as pipe:
+            for channel, data in messages:
+                pipe.publish(f"{self._namespace}:{channel}", data)
+            await pipe.execute()
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:

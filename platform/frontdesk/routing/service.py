@@ -7,16 +7,27 @@ timers (issue 6) plug in here without the pipeline changing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.auth.service import default_team
 from frontdesk.tickets.models import Ticket
 
 
-async def route(session: AsyncSession, ticket: Ticket, *, reason: str) -> None:
-    if ticket.team_id is None:
-        team = await default_team(session)
-        if team is not None:
-            from frontdesk.tickets.service import assign
+async def route_many(session: AsyncSession, routed: Sequence[tuple[Ticket, str]]) -> None:
+    """Route tickets, each with why it is routed now ("new ticket", "reopened", "follow-up")."""
+    unrouted = [ticket for ticket, _ in routed if ticket.team_id is None]
+    if not unrouted:
+        return
+    team = await default_team(session)
+    if team is None:
+        return
+    from frontdesk.tickets.service import assign
 
-            await assign(session, None, ticket, team_id=team.id)
+    for ticket in unrouted:
+        await assign(session, None, ticket, team_id=team.id)
+
+
+async def route(session: AsyncSession, ticket: Ticket, *, reason: str) -> None:
+    await route_many(session, [(ticket, reason)])

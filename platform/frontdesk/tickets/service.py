@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -21,6 +22,7 @@ from frontdesk.auth.permissions import Permission
 from frontdesk.auth.service import Principal, get_team, get_user
 from frontdesk.db import session_tenant, utcnow
 from frontdesk.errors import Conflict, InvalidInput, NotFound
+from frontdesk.ids import new_id
 from frontdesk.tenancy.service import get_tenant
 from frontdesk.tickets.models import Category, Message, Ticket, TicketCounter, TicketEvent
 from frontdesk.tickets.states import (
@@ -106,11 +108,12 @@ def _normalise_tags(tags: Sequence[str]) -> list[str]:
     return out
 
 
-async def _next_number(session: AsyncSession, now: dt.datetime) -> str:
+async def _next_numbers(session: AsyncSession, now: dt.datetime, count: int) -> list[str]:
     """CS-2026-000042: a per-tenant, per-year counter, safe under concurrency.
 
     The UPDATE takes the counter row's lock, so two tickets opened at once
-    get different numbers; the first of a year inserts the row.
+    get different numbers; the first of a year inserts the row. ``count``
+    numbers are taken in one statement (a batch of channel tickets).
     """
     tenant_id = _tenant(session)
     prefix = (await get_tenant(session, tenant_id)).ticket_prefix
@@ -118,11 +121,11 @@ async def _next_number(session: AsyncSession, now: dt.datetime) -> str:
     stmt = (
         update(TicketCounter)
         .where(TicketCounter.tenant_id == tenant_id, TicketCounter.year == year)
-        .values(last_number=TicketCounter.last_number + 1)
+        .values(last_number=TicketCounter.last_number + count)
         .returning(TicketCounter.last_number)
     )
-    number = await session.scalar(stmt)
-    if number is None:
+    last = await session.scalar(stmt)
+    if last is None:
         # The year's first ticket: two at once both insert; one wins quietly.
         dialect_insert = (
             pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -132,8 +135,13 @@ async def _next_number(session: AsyncSession, now: dt.datetime) -> str:
             .values(tenant_id=tenant_id, year=year, last_number=0)
             .on_conflict_do_nothing(index_elements=["tenant_id", "year"])
         )
-        number = await session.scalar(stmt)
-    return f"{prefix or 'CS'}-{year}-{number:06d}"
+        last = await session.scalar(stmt)
+    assert last is not None
+    return [f"{prefix or 'CS'}-{year}-{n:06d}" for n in range(last - count + 1, last + 1)]
+
+
+async def _next_number(session: AsyncSession, now: dt.datetime) -> str:
+    return (await _next_numbers(session, now, 1))[0]
 
 
 def _event(ticket: Ticket, actor_user_id: uuid.UUID | None, kind: str, **data: Any) -> TicketEvent:
@@ -569,6 +577,118 @@ async def latest_ticket_on_channel(
     return await session.scalar(stmt)
 
 
+@dataclass(frozen=True, kw_only=True)
+class NewChannelTicket:
+    """A ticket a customer's first contact on a channel opens (or a closed one's follow-up)."""
+
+    customer_id: uuid.UUID
+    subject: str
+    channel: str
+    channel_id: uuid.UUID
+    contact_point_id: uuid.UUID
+    team_id: uuid.UUID | None
+    follow_up_of: Ticket | None = None
+
+
+async def get_tickets_unchecked(
+    session: AsyncSession, ticket_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Ticket]:
+    if not ticket_ids:
+        return {}
+    found = await session.scalars(select(Ticket).where(Ticket.id.in_(sorted(ticket_ids))))
+    return {ticket.id: ticket for ticket in found}
+
+
+async def latest_tickets_on_channels(
+    session: AsyncSession, pairs: set[tuple[uuid.UUID, uuid.UUID]]
+) -> dict[tuple[uuid.UUID, uuid.UUID], Ticket]:
+    """Each (customer, channel)'s latest ticket on that channel, for many at once."""
+    if not pairs:
+        return {}
+    customer_ids = sorted({customer_id for customer_id, _ in pairs})
+    channel_ids = sorted({channel_id for _, channel_id in pairs})
+    # Only the ids first: a long-time customer may have many tickets there.
+    rows = await session.execute(
+        select(Ticket.id, Ticket.customer_id, Ticket.channel_id)
+        .where(Ticket.customer_id.in_(customer_ids), Ticket.channel_id.in_(channel_ids))
+        .order_by(Ticket.id.desc())
+    )
+    newest: dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID] = {}
+    for ticket_id, customer_id, channel_id in rows:
+        if channel_id is not None:
+            newest.setdefault((customer_id, channel_id), ticket_id)
+    loaded = await get_tickets_unchecked(
+        session, {ticket_id for pair, ticket_id in newest.items() if pair in pairs}
+    )
+    return {pair: loaded[ticket_id] for pair, ticket_id in newest.items() if ticket_id in loaded}
+
+
+async def open_channel_tickets(
+    session: AsyncSession, specs: Sequence[NewChannelTicket]
+) -> list[Ticket]:
+    """Open channel tickets, numbered in order, in two flushes whatever their count.
+
+    The customers are the ones contact resolution returned (active, never a
+    merged husk), so they are not looked up again.
+    """
+    if not specs:
+        return []
+    default_team_id: uuid.UUID | None = None
+    if any(spec.team_id is None for spec in specs):
+        from frontdesk.auth.service import default_team
+
+        team = await default_team(session)
+        default_team_id = team.id if team else None
+    now = utcnow()
+    numbers = await _next_numbers(session, now, len(specs))
+    opened: list[Ticket] = []
+    for spec, number in zip(specs, numbers, strict=True):
+        subject = spec.subject.strip()
+        if not subject or len(subject) > 500:
+            raise InvalidInput("a subject is 1–500 characters")
+        opened.append(
+            Ticket(
+                id=new_id(),
+                number=number,
+                subject=subject,
+                state=TicketState.NEW.value,
+                priority=Priority.NORMAL.value,
+                channel=spec.channel,
+                customer_id=spec.customer_id,
+                team_id=spec.team_id or default_team_id,
+                tags=[],
+                channel_id=spec.channel_id,
+                contact_point_id=spec.contact_point_id,
+                follow_up_of=spec.follow_up_of.id if spec.follow_up_of else None,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    # The tickets first: their events are published with the ticket's team.
+    session.add_all(opened)
+    await session.flush()
+    events: list[TicketEvent] = []
+    for ticket, spec in zip(opened, specs, strict=True):
+        events.append(
+            _event(
+                ticket,
+                None,
+                "created",
+                channel=ticket.channel,
+                priority=ticket.priority,
+                team_id=str(ticket.team_id) if ticket.team_id else None,
+                assignee_id=None,
+            )
+        )
+        if spec.follow_up_of is not None:
+            events.append(
+                _event(ticket, None, "follow_up_opened", follow_up_of=spec.follow_up_of.number)
+            )
+    session.add_all(events)
+    await session.flush()
+    return opened
+
+
 async def open_channel_ticket(
     session: AsyncSession,
     *,
@@ -581,26 +701,78 @@ async def open_channel_ticket(
     follow_up_of: Ticket | None = None,
 ) -> Ticket:
     """A ticket opened by a customer's first contact on a channel."""
-    ticket = await open_ticket(
+    [ticket] = await open_channel_tickets(
         session,
-        actor_user_id=None,
-        customer_id=customer_id,
-        subject=subject,
-        channel=channel,
-        team_id=team_id,
-        # In the INSERT rather than an UPDATE right after it.
-        channel_id=channel_id,
-        contact_point_id=contact_point_id,
+        [
+            NewChannelTicket(
+                customer_id=customer_id,
+                subject=subject,
+                channel=channel,
+                channel_id=channel_id,
+                contact_point_id=contact_point_id,
+                team_id=team_id,
+                follow_up_of=follow_up_of,
+            )
+        ],
     )
-    if follow_up_of is not None:
-        ticket.follow_up_of = follow_up_of.id
-        session.add(_event(ticket, None, "follow_up_opened", follow_up_of=follow_up_of.number))
-    await session.flush()
     return ticket
 
 
 async def reopen(session: AsyncSession, ticket: Ticket, *, reason: str) -> None:
     await change_state(session, None, ticket, TicketState.OPEN, reason=reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerMessage:
+    """A customer's message for ``add_inbound_messages``."""
+
+    ticket: Ticket
+    customer_id: uuid.UUID
+    channel: str
+    channel_id: uuid.UUID
+    external_id: str
+    subject: str | None
+    text: str
+    html: str | None
+    meta: dict[str, Any]
+    received_at: dt.datetime | None = None
+
+
+async def add_inbound_messages(
+    session: AsyncSession, inbound: Sequence[CustomerMessage]
+) -> list[Message]:
+    """Customers' messages on their tickets, in one flush; a ticket waiting on
+    the customer reopens."""
+    now = utcnow()
+    messages: list[Message] = []
+    events: list[TicketEvent] = []
+    for item in inbound:
+        message = Message(
+            id=new_id(),
+            ticket_id=item.ticket.id,
+            kind=MessageKind.REPLY.value,
+            direction=Direction.INBOUND.value,
+            channel=item.channel,
+            channel_id=item.channel_id,
+            external_id=item.external_id,
+            author_user_id=None,
+            author_customer_id=item.customer_id,
+            subject=item.subject,
+            body_text=item.text,
+            body_html=item.html,
+            meta=item.meta,
+            created_at=item.received_at or now,
+        )
+        messages.append(message)
+        events.append(_event(item.ticket, None, "message_received", message_id=str(message.id)))
+        item.ticket.updated_at = now
+    session.add_all(messages)
+    session.add_all(events)
+    await session.flush()
+    for ticket in {id(item.ticket): item.ticket for item in inbound}.values():
+        if ticket.state == TicketState.PENDING.value:
+            await change_state(session, None, ticket, TicketState.OPEN, reason="customer replied")
+    return messages
 
 
 async def add_inbound_message(
@@ -618,29 +790,23 @@ async def add_inbound_message(
     received_at: dt.datetime | None = None,
 ) -> Message:
     """A customer's message on the ticket; a ticket waiting on the customer reopens."""
-    now = utcnow()
-    message = Message(
-        ticket_id=ticket.id,
-        kind=MessageKind.REPLY.value,
-        direction=Direction.INBOUND.value,
-        channel=channel,
-        channel_id=channel_id,
-        external_id=external_id,
-        author_user_id=None,
-        author_customer_id=customer_id,
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        meta=meta,
-        created_at=received_at or now,
+    [message] = await add_inbound_messages(
+        session,
+        [
+            CustomerMessage(
+                ticket=ticket,
+                customer_id=customer_id,
+                channel=channel,
+                channel_id=channel_id,
+                external_id=external_id,
+                subject=subject,
+                text=text,
+                html=html,
+                meta=meta,
+                received_at=received_at,
+            )
+        ],
     )
-    session.add(message)
-    await session.flush()
-    session.add(_event(ticket, None, "message_received", message_id=str(message.id)))
-    ticket.updated_at = now
-    if ticket.state == TicketState.PENDING.value:
-        await change_state(session, None, ticket, TicketState.OPEN, reason="customer replied")
-    await session.flush()
     return message
 
 
