@@ -197,15 +197,14 @@ class Intake:
                     )
                 # ON CONFLICT DO NOTHING: concurrent redeliveries race on the unique
                 # key and exactly one row wins, without an error to unwind.
+                # Executemany: SQLAlchemy sends it as multi-row INSERTs
+                # ("insertmanyvalues") from one cached compiled statement.
                 stmt = (
                     insert(table)
-                    .values(rows)
-                    .on_conflict_do_nothing(
-                        index_elements=["tenant_id", "channel_id", "external_id"]
-                    )
+                    .on_conflict_do_nothing(index_elements=UNIQUE_KEY)
                     .returning(table.c.id, table.c.channel_id, table.c.external_id)
                 )
-                for event_id, channel_id, external_id in await conn.execute(stmt):
+                for event_id, channel_id, external_id in await conn.execute(stmt, rows):
                     new[(tenant_id, channel_id, external_id)] = event_id
         jobs = [
             PendingJob(
