@@ -18,6 +18,7 @@ from frontdesk.channels import schemas as s
 from frontdesk.channels import service as channels
 from frontdesk.channels.intake import receive
 from frontdesk.channels.models import ChannelInstance
+from frontdesk.channels.settings import encode_settings, settings_of
 from frontdesk.channels.types import InboundRequest
 from frontdesk.runtime import Runtime
 from frontdesk.tickets import service as tickets
@@ -32,6 +33,7 @@ async def _out(
         kind=channel.kind,
         name=channel.name,
         config=channels.masked_config(runtime, channel),
+        settings=encode_settings(settings_of(channel.settings)),
         team_id=channel.team_id,
         is_active=channel.is_active,
         webhook_url=channels.webhook_url(runtime, token),
@@ -78,6 +80,7 @@ class ChannelController(Controller):
             name=data.name,
             config=data.config,
             team_id=data.team_id,
+            settings=data.settings,
         )
         return await _out(db, runtime, channel, token)
 
@@ -108,6 +111,7 @@ class ChannelController(Controller):
             config=data.config,
             is_active=data.is_active,
             team_id=data.team_id,
+            settings=data.settings,
         )
         return await _out(db, runtime, channel)
 

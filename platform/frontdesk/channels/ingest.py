@@ -8,9 +8,11 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.channels import arrival, loops, threading
 from frontdesk.channels import service as channels
 from frontdesk.channels.intake import StoredEvent, StoredMessage, read_payload
 from frontdesk.channels.models import ChannelInstance, Conversation, InboundEvent
+from frontdesk.channels.settings import settings_of
 from frontdesk.channels.types import ContactRef, ThreadHints
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.crypto.service import load_tenant_cipher
@@ -27,6 +29,8 @@ from frontdesk.tickets.models import Ticket
 from frontdesk.tickets.states import OPEN_STATES, TicketState
 
 log = logging.getLogger("frontdesk.ingest")
+
+NEW_CONVERSATION = "new conversation"
 
 # Events that only matter live: shown to agents, not kept on the ticket.
 EPHEMERAL = frozenset({"typing", "read", "delivery_status"})
@@ -98,14 +102,15 @@ async def _thread(
     contact_point_id: uuid.UUID,
     hints: ThreadHints,
     subject: str,
+    cipher: TenantCipher,
+    automatic: str | None = None,
 ) -> tuple[Ticket, str]:
     """Which ticket a contact joins, and why (the reason is kept on the message)."""
     ticket: Ticket | None = None
-    reason = "new conversation"
-    if hints.ticket_number:
-        found = await tickets.find_by_number(session, hints.ticket_number)
-        if found is not None and found.customer_id == customer_id:
-            ticket, reason = found, f"ticket number {found.number}"
+    reason = NEW_CONVERSATION
+    found = await threading.find_ticket(session, cipher, customer_id=customer_id, hints=hints)
+    if found is not None:
+        ticket, reason = found
     conversation: Conversation | None = None
     if ticket is None and hints.conversation_id:
         conversation = await session.scalar(
@@ -125,7 +130,26 @@ async def _thread(
         )
         if latest is not None and latest.state in OPEN_STATES | {TicketState.RESOLVED.value}:
             ticket, reason = latest, "open conversation on this channel"
-    if ticket is not None and ticket.state == TicketState.CLOSED.value:
+    if automatic:
+        # Loop protection: automatic mail opens no ticket beyond its sender's
+        # first and wakes no closed or resolved one.
+        if ticket is None:
+            ticket = await tickets.latest_ticket_on_channel(
+                session, customer_id=customer_id, channel_id=channel.id
+            )
+            if ticket is not None:
+                reason = f"automatic mail from the sender of {ticket.number}"
+        if ticket is not None:
+            return ticket, f"{reason} (automatic: {automatic})"
+    if (
+        ticket is not None
+        and ticket.state == TicketState.CLOSED.value
+        and (settings_of(channel.settings).closed_ticket_reply == "reopen")
+    ):
+        await tickets.reopen_closed(session, ticket, reason="the customer wrote again")
+        reason += ", reopened"
+        await routing.route(session, ticket, reason="reopened")
+    elif ticket is not None and ticket.state == TicketState.CLOSED.value:
         follow_up = await tickets.open_channel_ticket(
             session,
             customer_id=customer_id,
@@ -186,6 +210,7 @@ async def _ingest_message(
     msg = payload.message
     customer, point = await _resolve_sender(session, cipher, msg.sender)
     customer_id, point_id = customer.id, point.id
+    automatic = await loops.automatic_reason(session, channel, point_id, msg.metadata)
     ticket, reason = await _thread(
         session,
         runtime,
@@ -194,6 +219,8 @@ async def _ingest_message(
         contact_point_id=point_id,
         hints=msg.thread,
         subject=_subject(msg.subject, msg.text),
+        cipher=cipher,
+        automatic=automatic,
     )
     # Replies go back to the address the customer last wrote from.
     ticket.contact_point_id = point_id
@@ -215,8 +242,19 @@ async def _ingest_message(
                 for a in msg.attachments
             ],
             **({"provider": msg.metadata} if msg.metadata else {}),
+            **({"automatic": automatic, "no_auto_reply": True} if automatic else {}),
         },
         received_at=msg.sent_at,
+    )
+    await arrival.after_inbound(
+        session,
+        cipher,
+        channel,
+        ticket,
+        message,
+        point,
+        new_ticket=reason == NEW_CONVERSATION,
+        automatic=automatic,
     )
     return ticket.id, message.id
 
@@ -229,6 +267,8 @@ async def _ingest_channel_event(
     payload: StoredEvent,
 ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     ev = payload.event
+    if ev.kind == "delivery_status":
+        return await arrival.delivery_status(session, cipher, channel, ev)
     if ev.kind in EPHEMERAL or ev.sender is None:
         ticket_id: uuid.UUID | None = None
         if ev.thread.conversation_id:
@@ -262,6 +302,7 @@ async def _ingest_channel_event(
         contact_point_id=point_id,
         hints=ev.thread,
         subject=ev.kind.replace("_", " ").capitalize(),
+        cipher=cipher,
     )
     await tickets.add_system_event(
         session,

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.attachments import service as attachments
 from frontdesk.channels import service as channels
 from frontdesk.channels.errors import MalformedPayload, SignatureInvalid
 from frontdesk.channels.html import sanitise_html
@@ -82,6 +83,7 @@ async def receive(runtime: Runtime, token: str, request: InboundRequest) -> Webh
                 parsed = await adapter.parse(request)
             except MalformedPayload as exc:
                 raise InvalidInput(f"the channel could not read this request: {exc}") from None
+            parsed = await attachments.detach(session, runtime.attachments, cipher, channel, parsed)
             stored = await store(session, cipher, endpoint.tenant_id, channel.id, parsed)
             for event_id in stored:
                 enqueue(
