@@ -17,7 +17,7 @@ from frontdesk.channels.errors import ConfigInvalid
 from frontdesk.channels.models import ChannelEndpoint, ChannelInstance
 from frontdesk.channels.settings import decode_settings, encode_settings, settings_of
 from frontdesk.crypto.cipher import TenantCipher
-from frontdesk.db import session_tenant, utcnow
+from frontdesk.db import enter_tenant, session_tenant, utcnow
 from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.ids import new_id
 from frontdesk.runtime import Runtime
@@ -208,6 +208,16 @@ async def find_endpoint(session: AsyncSession, token: str) -> ChannelEndpoint:
     if endpoint is None:
         raise NotFound("no such channel")
     return endpoint
+
+
+async def body_limit(runtime: Runtime, token: str) -> int:
+    """The largest webhook body this endpoint's channel accepts."""
+    async with runtime.db.sessions() as session, session.begin():
+        endpoint = await find_endpoint(session, token)
+        await enter_tenant(session, endpoint.tenant_id)
+        channel = await get_channel(session, endpoint.channel_id)
+    declared = runtime.registry.get(channel.kind).max_body_bytes or 0
+    return max(runtime.settings.max_body_bytes, declared)
 
 
 def webhook_url(runtime: Runtime, token: str) -> str:
