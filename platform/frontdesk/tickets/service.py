@@ -636,7 +636,8 @@ async def add_inbound_message(
         external_id=external_id,
         author_user_id=None,
         author_customer_id=customer_id,
-        subject=subject,
+        # A mail subject may be up to 998 characters; the column holds 500.
+        subject=subject[:500] if subject else subject,
         body_text=text,
         body_html=html,
         meta=meta,
