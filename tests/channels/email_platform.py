@@ -19,13 +19,15 @@ from sqlalchemy import func, select
 sys.path.append(str(Path(__file__).resolve().parents[2] / "adapters" / "email" / "tests"))
 
 from email_corpus import CASES, Case, dsn
-from email_servers import ImapServer, SmtpServer, free_port, wait_for_port
+from email_servers import IMAP_PASSWORD, IMAP_USER, ImapServer, SmtpServer, free_port, wait_for_port
 
 from conftest import TenantUnderTest
 from frontdesk.runtime import Runtime
 
 __all__ = [
     "CASES",
+    "IMAP_PASSWORD",
+    "IMAP_USER",
     "SECRET",
     "SUPPORT",
     "Case",

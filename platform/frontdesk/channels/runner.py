@@ -80,9 +80,9 @@ async def _active_channels(runtime: Runtime, method: str) -> list[tuple[uuid.UUI
 # --- pollers ----------------------------------------------------------------------------
 
 
-async def schedule_polls(runtime: Runtime) -> int:
-    """The tick: send a ``poll`` job for each pull channel that is due. Returns how many."""
-    sent = 0
+async def schedule_polls(runtime: Runtime) -> list[uuid.UUID]:
+    """The tick: send a ``poll`` job for each pull channel that is due. Returns their ids."""
+    sent: list[uuid.UUID] = []
     now = utcnow()
     for tenant_id, channel_id in await _active_channels(runtime, "poll"):
         async with runtime.db.session(tenant_id) as session:
@@ -93,7 +93,7 @@ async def schedule_polls(runtime: Runtime) -> int:
         ):
             continue
         runtime.jobs.send("poll", {"tenant_id": str(tenant_id), "channel_id": str(channel_id)})
-        sent += 1
+        sent.append(channel_id)
     return sent
 
 
