@@ -14,9 +14,10 @@ from frontdesk.db import Base, TenantOwned, utcnow
 class StoredAttachment(TenantOwned, Base):
     """An attachment as received: stored (its bytes encrypted in the store) or refused.
 
-    Keyed by the message's channel and external id, which the intake knows
-    before any message row exists; ``message_id`` is filled in by ingest.
-    A redelivered message finds its attachments already there.
+    Keyed by the message's channel and external id (an email Message-ID, which
+    may hold an address, so only its keyed hash is kept), which the intake
+    knows before any message row exists; ``message_id`` is filled in by
+    ingest. A redelivered message finds its attachments already there.
     """
 
     __tablename__ = "attachments"
@@ -24,12 +25,12 @@ class StoredAttachment(TenantOwned, Base):
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
         ForeignKeyConstraint(["tenant_id", "channel_id"], ["channels.tenant_id", "channels.id"]),
         ForeignKeyConstraint(["tenant_id", "message_id"], ["messages.tenant_id", "messages.id"]),
-        UniqueConstraint("tenant_id", "channel_id", "external_id", "position"),
+        UniqueConstraint("tenant_id", "channel_id", "external_ref", "position"),
         Index("ix_attachments_message", "tenant_id", "message_id"),
     )
 
     channel_id: Mapped[uuid.UUID]
-    external_id: Mapped[str] = mapped_column(String(255))
+    external_ref: Mapped[str] = mapped_column(String(64))
     position: Mapped[int]
     message_id: Mapped[uuid.UUID | None]
     filename: Mapped[str] = mapped_column(String(255))

@@ -74,12 +74,10 @@ async def _store_all(
     message: InboundMessage,
     limit: int,
 ) -> None:
+    ref = external_ref(cipher, message.external_id)
     known = await session.scalar(
         select(StoredAttachment.id)
-        .where(
-            StoredAttachment.channel_id == channel.id,
-            StoredAttachment.external_id == message.external_id,
-        )
+        .where(StoredAttachment.channel_id == channel.id, StoredAttachment.external_ref == ref)
         .limit(1)
     )
     if known is not None:
@@ -89,7 +87,7 @@ async def _store_all(
         row = StoredAttachment(
             id=new_id(),
             channel_id=channel.id,
-            external_id=message.external_id,
+            external_ref=ref,
             position=position,
             filename=attachment.filename[:255] or f"attachment-{position + 1}",
             content_type=attachment.content_type[:255] or "application/octet-stream",
@@ -127,15 +125,25 @@ async def _seal_and_write(
     row.sha256 = await asyncio.to_thread(work) if len(content) > _THREAD_BYTES else work()
 
 
+def external_ref(cipher: TenantCipher, external_id: str) -> str:
+    """What attachments are keyed by: a keyed hash of the message's external id."""
+    return cipher.blind_index("external-id", external_id)
+
+
 async def link(
-    session: AsyncSession, *, channel_id: uuid.UUID, external_id: str, message_id: uuid.UUID
+    session: AsyncSession,
+    cipher: TenantCipher,
+    *,
+    channel_id: uuid.UUID,
+    external_id: str,
+    message_id: uuid.UUID,
 ) -> list[dict[str, Any]]:
     """Attach the message's stored attachments to it; returns what the message lists."""
     await session.execute(
         update(StoredAttachment)
         .where(
             StoredAttachment.channel_id == channel_id,
-            StoredAttachment.external_id == external_id,
+            StoredAttachment.external_ref == external_ref(cipher, external_id),
         )
         .values(message_id=message_id)
     )

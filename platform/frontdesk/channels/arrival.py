@@ -54,7 +54,11 @@ async def after_inbound(
             message_id=message.id,
         )
         listed = await attachments.link(
-            session, channel_id=channel.id, external_id=message.external_id, message_id=message.id
+            session,
+            cipher,
+            channel_id=channel.id,
+            external_id=message.external_id,
+            message_id=message.id,
         )
         if listed:
             message.meta = {**message.meta, "attachments": listed}

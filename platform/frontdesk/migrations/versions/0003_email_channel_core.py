@@ -123,7 +123,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("channel_id", sa.Uuid(), nullable=False),
-        sa.Column("external_id", sa.String(length=255), nullable=False),
+        sa.Column("external_ref", sa.String(length=64), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("message_id", sa.Uuid(), nullable=True),
         sa.Column("filename", sa.String(length=255), nullable=False),
@@ -151,9 +151,9 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "tenant_id",
             "channel_id",
-            "external_id",
+            "external_ref",
             "position",
-            name=op.f("uq_attachments_tenant_id_channel_id_external_id_position"),
+            name=op.f("uq_attachments_tenant_id_channel_id_external_ref_position"),
         ),
     )
     with op.batch_alter_table("attachments", schema=None) as batch_op:
