@@ -75,6 +75,7 @@ def create_app(
     demo): it also runs the channels' listeners and the pollers' scheduler
     tick, which ``frontdesk listen`` and ``frontdesk worker`` run otherwise.
     """
+    from frontdesk.attachments.endpoints import CONTROLLERS as ATTACHMENTS
     from frontdesk.auth.endpoints import CONTROLLERS as AUTH
     from frontdesk.channels.endpoints import CONTROLLERS as CHANNELS
     from frontdesk.channels.endpoints import webhook_handler
@@ -117,6 +118,7 @@ def create_app(
             *AUTH,
             *IDENTITY,
             *TICKETS,
+            *ATTACHMENTS,
             *CHANNELS,
             webhook_handler(settings, registry),
             inbox_socket,

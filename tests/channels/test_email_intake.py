@@ -27,7 +27,7 @@ from channels.email_platform import (
     reply,
     tickets_of,
 )
-from conftest import TenantUnderTest, drain
+from conftest import TenantUnderTest, drain, sign_up
 from frontdesk.attachments import service as attachments
 from frontdesk.attachments.models import StoredAttachment
 from frontdesk.channels import ChannelContext
@@ -144,6 +144,23 @@ async def test_over_the_channels_limit_the_message_lands_and_the_attachment_is_r
     statuses = [(a["filename"], a["status"]) for a in message["attachments"]]
     assert statuses == [("photo.jpg", "refused"), ("note.txt", "stored")]
     assert "limit of 1000 bytes" in message["attachments"][0]["refused_reason"]
+    # Agents download it (as a download, whatever it claims to be); another
+    # tenant, or another ticket's path, gets 404.
+    stored = message["attachments"][1]
+    path = f"/api/v1/tickets/{ticket['id']}/attachments/{stored['id']}"
+    r = await client.get(path, headers=tenant.admin.headers)
+    assert r.status_code == 200, r.text
+    assert r.content == b"tiny"
+    assert r.headers["content-type"] == "application/octet-stream"
+    assert "note.txt" in r.headers["content-disposition"]
+    refused = message["attachments"][0]["id"]
+    r = await client.get(
+        f"/api/v1/tickets/{ticket['id']}/attachments/{refused}", headers=tenant.admin.headers
+    )
+    assert r.status_code == 404
+    stranger = await sign_up(client)
+    r = await client.get(path, headers=stranger.admin.headers)
+    assert r.status_code == 404
     # A redelivery stores nothing twice.
     assert (await post_mail(client, channel, raw)).status_code == 200
     await drain(worker)
