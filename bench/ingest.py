@@ -37,6 +37,11 @@ on a shared box, other work shows up there and the figures are low.
 
     python bench/ingest.py                          # all three, defaults
     python bench/ingest.py --backend postgres --messages 5000 --workers 2
+    python bench/ingest.py --payload email          # raw MIME in → ticket (email channel)
+
+With ``--payload email`` each message is a raw multipart mail posted to an
+email channel's webhook URL (as an inbound-parse service posts it), parsed
+by the email adapter; the ``floor`` does not change with it.
 
 PostgreSQL and Redis come from FRONTDESK_BENCH_POSTGRES_URL /
 FRONTDESK_BENCH_REDIS_URL (else the test suite's FRONTDESK_TEST_* URLs,
@@ -270,7 +275,7 @@ async def create_tenant_and_channel(url: str) -> Hook:
 
 
 async def sign_up_with_channel(client: httpx.AsyncClient) -> Hook:
-    """A new tenant (through the public sign-up) with one webhook channel."""
+    """A new tenant (through the public sign-up) with one channel (webhook or email)."""
     slug = f"bench-{uuid.uuid4().hex[:8]}"
     r = await client.post(
         "/api/v1/signup",
@@ -285,17 +290,68 @@ async def sign_up_with_channel(client: httpx.AsyncClient) -> Hook:
     r.raise_for_status()
     body = r.json()
     headers = {"Authorization": f"Bearer {body['tokens']['access_token']}"}
-    r = await client.post(
-        "/api/v1/channels",
-        headers=headers,
-        json={"kind": "webhook", "name": "bench", "config": {"secret": SECRET}},
-    )
+    r = await client.post("/api/v1/channels", headers=headers, json=channel_json())
     r.raise_for_status()
     return Hook(uuid.UUID(body["tenant_id"]), httpx.URL(r.json()["webhook_url"]).path)
 
 
+#: What is posted: "webhook" (signed JSON to the reference webhook adapter) or
+#: "email" (raw MIME to an email channel's webhook URL, as an inbound-parse
+#: service posts it). Set from ``--payload``.
+PAYLOAD = "webhook"
+EMAIL_SECRET = "bench-email-webhook-secret-0123"  # noqa: S105 - a test channel's
+
+
+def event_key(prefix: str, i: int) -> str:
+    """The external id the intake stores for message ``i`` (the email one is its Message-ID)."""
+    if PAYLOAD == "email":
+        return f"<{prefix}-{i:06d}@bench.example>"
+    return f"{prefix}-{i:06d}"
+
+
+def key_pattern(prefix: str) -> str:
+    """A LIKE pattern matching every ``event_key`` of this prefix."""
+    return f"<{prefix}-%" if PAYLOAD == "email" else f"{prefix}-%"
+
+
+def channel_json() -> dict[str, Any]:
+    if PAYLOAD == "email":
+        return {
+            "kind": "email",
+            "name": "bench",
+            "config": {"from_address": "support@bench.example", "webhook_secret": EMAIL_SECRET},
+        }
+    return {"kind": "webhook", "name": "bench", "config": {"secret": SECRET}}
+
+
+def request_headers(body: bytes) -> dict[str, str]:
+    if PAYLOAD == "email":
+        return {"content-type": "message/rfc822", "x-frontdesk-email-token": EMAIL_SECRET}
+    return {
+        SIGNATURE_HEADER: sign(SECRET, body, int(time.time())),
+        "content-type": "application/json",
+    }
+
+
+def email_body(prefix: str, i: int, who: int) -> bytes:
+    """A plain customer mail as mail programs send it: multipart text and HTML."""
+    text = TEXT.format(i=i)
+    return (
+        f"From: Customer {who} <customer-{prefix}-{who}@example.com>\r\n"
+        "To: Bench Support <support@bench.example>\r\n"
+        f"Subject: Connection drops (case {i})\r\n"
+        f"Message-ID: {event_key(prefix, i)}\r\n"
+        "Date: Mon, 02 Mar 2026 09:30:00 +0800\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
+        f"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+        f"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>{text}</p>\r\n--b--\r\n"
+    ).encode()
+
+
 def message_body(prefix: str, i: int, customers: int) -> bytes:
     who = i if customers <= 0 else i % customers
+    if PAYLOAD == "email":
+        return email_body(prefix, i, who)
     return json.dumps(
         {
             "id": f"{prefix}-{i:06d}",
@@ -387,13 +443,6 @@ async def post_once_more(
         return await client.post(path, body, headers)
 
 
-def signed_headers(body: bytes) -> dict[str, str]:
-    return {
-        SIGNATURE_HEADER: sign(SECRET, body, int(time.time())),
-        "content-type": "application/json",
-    }
-
-
 async def post_messages(
     urls: list[str], path: str, prefix: str, count: int, concurrency: int, customers: int
 ) -> Load:
@@ -406,7 +455,7 @@ async def post_messages(
         try:
             for i in numbers:
                 body = message_body(prefix, i, customers)
-                headers = signed_headers(body)
+                headers = request_headers(body)
                 sent = time.time()
                 try:
                     status, answer = await post_once_more(client, path, body, headers, load)
@@ -417,7 +466,7 @@ async def post_messages(
                 if status != 200:
                     load.errors.append(f"{status}: {answer[:200]!r}")
                     continue
-                load.sent_at[f"{prefix}-{i:06d}"] = sent
+                load.sent_at[event_key(prefix, i)] = sent
         finally:
             await client.close()
 
@@ -438,7 +487,7 @@ async def post_paced(
     async def one(i: int, start: float) -> None:
         await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
         body = message_body(prefix, i, customers)
-        headers = signed_headers(body)
+        headers = request_headers(body)
         pool = idle[i % len(urls)]
         client = pool.pop() if pool else Http1(urls[i % len(urls)])
         sent = time.time()
@@ -452,7 +501,7 @@ async def post_paced(
         if status != 200:
             load.errors.append(f"{status}: {answer[:200]!r}")
             return
-        load.sent_at[f"{prefix}-{i:06d}"] = sent
+        load.sent_at[event_key(prefix, i)] = sent
 
     try:
         load.started = time.time()
@@ -724,7 +773,7 @@ async def bench_sqlite(args: argparse.Namespace, work: Path) -> Result:
             row = db.execute(
                 "SELECT count(*) FROM inbound_events WHERE status = 'processed' "
                 "AND external_id LIKE ?",
-                (f"{prefix}-%",),
+                (key_pattern(prefix),),
             ).fetchone()
             return int(row[0])
 
@@ -732,7 +781,7 @@ async def bench_sqlite(args: argparse.Namespace, work: Path) -> Result:
             rows = db.execute(
                 "SELECT external_id, processed_at FROM inbound_events "
                 "WHERE status = 'processed' AND external_id LIKE ?",
-                (f"{prefix}-%",),
+                (key_pattern(prefix),),
             ).fetchall()
             return {e: parse_sqlite_time(t) for e, t in rows}
 
@@ -778,7 +827,7 @@ async def bench_postgres(args: argparse.Namespace, work: Path) -> Result:
                         await conn.fetchval(
                             "SELECT count(*) FROM inbound_events "
                             "WHERE status = 'processed' AND external_id LIKE $1",
-                            f"{prefix}-%",
+                            key_pattern(prefix),
                         )
                     )
 
@@ -786,7 +835,7 @@ async def bench_postgres(args: argparse.Namespace, work: Path) -> Result:
                     rows = await conn.fetch(
                         "SELECT external_id, processed_at FROM inbound_events "
                         "WHERE status = 'processed' AND external_id LIKE $1",
-                        f"{prefix}-%",
+                        key_pattern(prefix),
                     )
                     return {r["external_id"]: r["processed_at"].timestamp() for r in rows}
 
@@ -1061,10 +1110,7 @@ async def bench_steps(args: argparse.Namespace, work: Path) -> Result:
                 return InboundRequest(
                     method="POST",
                     url=settings.public_url + hook.path,
-                    headers={
-                        SIGNATURE_HEADER.lower(): sign(SECRET, body, int(time.time())),
-                        "content-type": "application/json",
-                    },
+                    headers={k.lower(): v for k, v in request_headers(body).items()},
                     query={},
                     body=body,
                 )
@@ -1072,7 +1118,7 @@ async def bench_steps(args: argparse.Namespace, work: Path) -> Result:
             async def events(prefix: str) -> list[uuid.UUID]:
                 async with runtime.db.session(hook.tenant_id) as session:
                     stmt = select(InboundEvent.id).where(
-                        InboundEvent.external_id.like(f"{prefix}-%")
+                        InboundEvent.external_id.like(key_pattern(prefix))
                     )
                     return list((await session.scalars(stmt.order_by(InboundEvent.id))).all())
 
@@ -1147,7 +1193,7 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         "one new customer per message" if args.customers <= 0 else f"{args.customers} customers"
     )
     print(
-        f"load: {args.messages} messages, {args.concurrency} requests in flight, "
+        f"load: {args.messages} {args.payload} messages, {args.concurrency} requests in flight, "
         f"{senders}"
         f", {args.warmup} warm-up messages first; HTTP: real uvicorn (`frontdesk serve`) "
         "on localhost, minimal keep-alive HTTP/1.1 client in this process"
@@ -1198,6 +1244,8 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
 
 
 async def main(args: argparse.Namespace) -> int:
+    global PAYLOAD
+    PAYLOAD = args.payload
     backends = ["sqlite", "postgres", "floor"] if args.backend == "all" else [args.backend]
     work = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
     results: list[Result] = []
@@ -1255,6 +1303,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=0,
         help="messages/s offered in the latency run (0: half the measured throughput)",
+    )
+    p.add_argument(
+        "--payload",
+        choices=["webhook", "email"],
+        default="webhook",
+        help="webhook: signed JSON; email: raw MIME (multipart text and HTML) posted to an "
+        "email channel, raw mail in → ticket",
     )
     p.add_argument("--timeout", type=float, default=600, help="seconds to wait for ingestion")
     p.add_argument("--keep", action="store_true", help="keep databases, logs (debugging)")

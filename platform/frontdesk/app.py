@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,10 +63,22 @@ def adapter_routers(registry: Registry) -> list[Router]:
     return routers
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
-    """Build the app; ``runtime`` lets tests and the demo share one already built."""
+def create_app(
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+    *,
+    channel_services: bool = False,
+) -> Litestar:
+    """Build the app; ``runtime`` lets tests and the demo share one already built.
+
+    ``channel_services``: this one process is the whole platform (the embedded
+    demo): it also runs the channels' listeners and the pollers' scheduler
+    tick, which ``frontdesk listen`` and ``frontdesk worker`` run otherwise.
+    """
+    from frontdesk.attachments.endpoints import CONTROLLERS as ATTACHMENTS
     from frontdesk.auth.endpoints import CONTROLLERS as AUTH
     from frontdesk.channels.endpoints import CONTROLLERS as CHANNELS
+    from frontdesk.channels.endpoints import webhook_handler
     from frontdesk.identity.endpoints import CONTROLLERS as IDENTITY
     from frontdesk.realtime.endpoints import inbox_socket
     from frontdesk.tenancy.endpoints import CONTROLLERS as TENANCY
@@ -79,9 +93,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         rt = runtime or Runtime(settings, registry=registry)
         await rt.start()
         app.state.runtime = rt
+        background: list[asyncio.Task[None]] = []
+        if channel_services:
+            from frontdesk.channels.runner import run_listeners, tick_forever
+
+            background.append(asyncio.create_task(run_listeners(rt)))
+            background.append(asyncio.create_task(tick_forever(rt, every=10.0)))
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if owned:
                 await rt.close()
 
@@ -93,7 +118,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             *AUTH,
             *IDENTITY,
             *TICKETS,
+            *ATTACHMENTS,
             *CHANNELS,
+            webhook_handler(settings, registry),
             inbox_socket,
             *adapter_routers(registry),
         ],

@@ -122,7 +122,47 @@ def demo(host: str, port: int) -> None:
         click.echo(f"  {role:<16} {email}")
     click.echo("")
     sys.stdout.flush()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, channel_services=True), host=host, port=port, log_level="info")
+
+
+@main.command()
+@click.option(
+    "--sync-seconds",
+    default=10.0,
+    show_default=True,
+    type=float,
+    help="How often to pick up channels turned on, off or reconfigured.",
+)
+def listen(sync_seconds: float) -> None:
+    """Run the listeners of push channels (an email channel's SMTP/LMTP server) until stopped.
+
+    Received mail goes through the same intake as the webhook. Without Redis,
+    this process also runs the jobs that ingest it.
+    """
+    import signal
+
+    from frontdesk.channels.runner import run_listeners
+    from frontdesk.runtime import Runtime
+
+    settings = _settings()
+
+    async def run() -> None:
+        runtime = Runtime(settings)
+        await runtime.start()
+        loop = asyncio.get_running_loop()
+        task = asyncio.create_task(run_listeners(runtime, every=sync_seconds))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        click.echo("listeners running", err=True)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await runtime.close()
+            click.echo("listeners stopped", err=True)
+
+    _run(run())
 
 
 @main.command()
@@ -136,8 +176,16 @@ def demo(host: str, port: int) -> None:
     type=int,
     help="How often to re-send jobs of work left behind (0: never).",
 )
-def worker(threads: int | None, sweep_seconds: int) -> None:
-    """Run background jobs from Redis (ingest, deliver); stop with SIGTERM or Ctrl-C."""
+@click.option(
+    "--poll-tick-seconds",
+    default=10,
+    show_default=True,
+    type=int,
+    help="How often to look for pull channels due a poll (0: never; "
+    "each is polled every FRONTDESK_POLL_SECONDS).",
+)
+def worker(threads: int | None, sweep_seconds: int, poll_tick_seconds: int) -> None:
+    """Run background jobs from Redis (ingest, deliver, poll); stop with SIGTERM or Ctrl-C."""
     import signal
     import threading
     import time
@@ -160,14 +208,20 @@ def worker(threads: int | None, sweep_seconds: int) -> None:
     tick = settings.worker_heartbeat_ms / 2000
     if sweep_seconds:
         tick = min(tick, sweep_seconds)
+    if poll_tick_seconds:
+        tick = min(tick, poll_tick_seconds)
     tick = max(tick, 0.5)
     next_sweep = time.monotonic() + sweep_seconds
+    next_polls = time.monotonic()
     try:
         while not stop.wait(tick):
             _periodic(jobs.requeue_dead_workers, "handing back a dead worker's jobs")
             if sweep_seconds and time.monotonic() >= next_sweep:
                 _periodic(lambda: _sweep_once(jobs), "sweeping")
                 next_sweep = time.monotonic() + sweep_seconds
+            if poll_tick_seconds and time.monotonic() >= next_polls:
+                _periodic(_schedule_polls_once, "scheduling polls")
+                next_polls = time.monotonic() + poll_tick_seconds
     finally:
         jobs.close()
         click.echo("worker stopped", err=True)
@@ -192,6 +246,17 @@ def _sweep_once(jobs: Any) -> None:
         sent = loop.run_coroutine(sweep(worker_runtime()))
         if sent:
             click.echo(f"sweep: re-sent {sent} job(s)", err=True)
+
+
+def _schedule_polls_once() -> None:
+    from dramatiq.asyncio import get_event_loop_thread
+
+    from frontdesk.channels.runner import schedule_polls
+    from frontdesk.jobs import worker_runtime
+
+    loop = get_event_loop_thread()
+    if loop is not None:
+        loop.run_coroutine(schedule_polls(worker_runtime()))
 
 
 @main.group()

@@ -50,6 +50,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_token_minutes: int = 15
     refresh_token_days: int = 30
     max_body_bytes: int = 2_000_000
+    # How often each pull channel (an IMAP mailbox) is polled.
+    poll_interval_seconds: int = 60
     public_url: str = "http://127.0.0.1:8000"
     embedded: bool = True
 
@@ -118,6 +120,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         access_token_minutes=_int(env, "FRONTDESK_ACCESS_TOKEN_MINUTES", 15),
         refresh_token_days=_int(env, "FRONTDESK_REFRESH_TOKEN_DAYS", 30),
         max_body_bytes=_int(env, "FRONTDESK_MAX_BODY_BYTES", 2_000_000),
+        poll_interval_seconds=_int(env, "FRONTDESK_POLL_SECONDS", 60),
         public_url=env.get("FRONTDESK_PUBLIC_URL") or "http://127.0.0.1:8000",
         embedded=not env.get("FRONTDESK_DATABASE_URL"),
     )

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from frontdesk.attachments.models import StoredAttachment
 from frontdesk.audit.models import AuditEntry
 from frontdesk.auth.models import ApiToken, RefreshToken, Role, Team, TeamMember, User
 from frontdesk.channels.models import (
+    ChannelCursor,
     ChannelEndpoint,
     ChannelInstance,
     Conversation,
     Delivery,
     InboundEvent,
+    InboundRejection,
+    SenderWindow,
 )
 from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
 from frontdesk.tenancy.models import Tenant
-from frontdesk.tickets.models import Category, Message, Ticket, TicketCounter, TicketEvent
+from frontdesk.tickets.models import (
+    Category,
+    Message,
+    MessageRef,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+)
 
 metadata = Base.metadata
 
@@ -23,6 +34,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Category",
+    "ChannelCursor",
     "ChannelEndpoint",
     "ChannelInstance",
     "ContactPoint",
@@ -31,9 +43,13 @@ __all__ = [
     "CustomerMerge",
     "Delivery",
     "InboundEvent",
+    "InboundRejection",
     "Message",
+    "MessageRef",
     "RefreshToken",
     "Role",
+    "SenderWindow",
+    "StoredAttachment",
     "Team",
     "TeamMember",
     "Tenant",

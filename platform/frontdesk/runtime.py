@@ -12,6 +12,7 @@ import hmac
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.attachments.store import AttachmentStore, FileAttachmentStore
 from frontdesk.channels.registry import Registry
 from frontdesk.config import Settings
 from frontdesk.crypto.keyring import MasterKeyring, load_master_keyring
@@ -39,6 +40,7 @@ class Runtime:
         self.db = Database(settings, pool_size=pool_size or settings.db_pool_size)
         self.signing_key = self._signing_key()
         self.registry = registry or Registry()
+        self.attachments: AttachmentStore = FileAttachmentStore(settings.data_dir / "attachments")
         # A runtime built inside a worker shares that worker's broker.
         self._owns_jobs = jobs is None
         self.jobs = jobs or Jobs(settings)

@@ -16,8 +16,13 @@ import pytest
 
 from conftest import PASSWORD, Actor, TenantUnderTest, add_user, sign_up
 from frontdesk.app import create_app
+from frontdesk.attachments import service as attachments
 from frontdesk.auth.permissions import BUILTIN_ROLES, Permission
+from frontdesk.channels import Attachment, ContactRef, InboundMessage, Parsed
+from frontdesk.channels import service as channels
 from frontdesk.config import Settings
+from frontdesk.crypto.service import load_tenant_cipher
+from frontdesk.runtime import Runtime
 
 ROLES = list(BUILTIN_ROLES)
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
@@ -194,11 +199,59 @@ def fill(path: str, ids: dict[str, str]) -> str:
     return PARAM.sub(lambda m: ids[m.group(1)], path)
 
 
+async def add_attachment(client: httpx.AsyncClient, runtime: Runtime, world: World) -> None:
+    """A stored attachment on the world's ticket, as the intake and ingest leave one."""
+    h = world.tenant.admin.headers
+    channel = await _ok(
+        await client.post(
+            "/api/v1/channels",
+            headers=h,
+            json={
+                "kind": "email",
+                "name": f"mail {uuid.uuid4().hex[:6]}",
+                "config": {"from_address": "support@example.com"},
+            },
+        )
+    )
+    note = await _ok(
+        await client.post(
+            f"/api/v1/tickets/{world.ids['ticket_id']}/messages",
+            headers=h,
+            json={"kind": "note", "body": "with a file"},
+        )
+    )
+    external_id = f"<{uuid.uuid4().hex}@example.com>"
+    message = InboundMessage(
+        external_id=external_id,
+        sender=ContactRef(kind="email", value="x@example.com"),
+        text="",
+        attachments=[
+            Attachment(filename="a.txt", content_type="text/plain", size=2, content=b"hi")
+        ],
+    )
+    tenant_id = world.tenant.id
+    async with runtime.db.session(tenant_id) as session:
+        cipher = await load_tenant_cipher(session, runtime.keyring, tenant_id)
+        instance = await channels.get_channel(session, uuid.UUID(channel["id"]))
+        await attachments.detach(
+            session, runtime.attachments, cipher, instance, Parsed(messages=[message])
+        )
+        [listed] = await attachments.link(
+            session,
+            cipher,
+            channel_id=instance.id,
+            external_id=external_id,
+            message_id=uuid.UUID(note["id"]),
+        )
+    world.ids["attachment_id"] = listed["id"]
+
+
 @pytest.fixture
-async def worlds(client: httpx.AsyncClient) -> tuple[World, World]:
+async def worlds(client: httpx.AsyncClient, runtime: Runtime) -> tuple[World, World]:
     a = await build_world(client, await sign_up(client), "a")
     b = await build_world(client, await sign_up(client), "b")
     for world in (a, b):
+        await add_attachment(client, runtime, world)
         spare = await _ok(
             await client.post(
                 "/api/v1/customers",

@@ -41,6 +41,9 @@ class EmailAdapter(ChannelAdapter[EmailConfig]):
     capabilities: ClassVar[Capabilities] = Capabilities(
         threads=True, attachments=True, rich_text=True
     )
+    #: Raw MIME posted to the webhook: a 20 MB attachment is about 27 MB in
+    #: base64, and ``max_message_bytes`` allows up to 50 MiB by default.
+    max_body_bytes: ClassVar[int | None] = 64 * 1024 * 1024
 
     def __init__(self, config: EmailConfig, context: ChannelContext) -> None:
         super().__init__(config, context)

@@ -53,8 +53,8 @@ class Built:
 def is_automatic(message: OutboundMessage) -> bool:
     """Whether the core marked this as an automatic message (not an agent's reply).
 
-    Read defensively: ``OutboundMessage.automatic`` is what the core should add
-    to the SDK (see README.md); until then every message is an agent's.
+    ``OutboundMessage.automatic`` came with SDK 1.1; read defensively so that
+    on an SDK 1.0 platform every message is an agent's.
     """
     return bool(getattr(message, "automatic", False))
 

@@ -38,12 +38,6 @@ REPLY = OutboundMessage(
 )
 
 
-class AutomaticOutbound(OutboundMessage, frozen=True, kw_only=True):
-    """What the core should add to the SDK: an automatic message (an acknowledgement)."""
-
-    automatic: bool = True
-
-
 def wired(server: SmtpServer, **config: object) -> EmailAdapter:
     fields: dict[str, object] = {
         "smtp_host": "127.0.0.1",
@@ -157,7 +151,7 @@ async def test_without_a_reply_token_there_is_no_reply_to(smtp_server: SmtpServe
 
 
 async def test_automatic_messages_say_so(smtp_server: SmtpServer) -> None:
-    ack = AutomaticOutbound(**{**_fields(REPLY), "id": "ack-1"})
+    ack = OutboundMessage(**{**_fields(REPLY), "id": "ack-1", "automatic": True})
     assert (await wired(smtp_server).deliver(ack)).status == "sent"
     assert received(smtp_server)["Auto-Submitted"] == "auto-replied"
 

@@ -35,7 +35,7 @@ from frontdesk.channels.types import (
 )
 
 #: The SDK's version. Minor versions only add; a major version may break.
-SDK_VERSION = "1.0"
+SDK_VERSION = "1.1"
 
 __all__ = [
     "SDK_VERSION",

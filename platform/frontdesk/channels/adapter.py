@@ -69,6 +69,10 @@ class ChannelAdapter(Generic[ConfigT]):
     #: carrying emails and phone numbers): all of them. Empty: just contact_kind.
     contact_kinds: ClassVar[frozenset[ContactKindName]] = frozenset()
     capabilities: ClassVar[Capabilities] = Capabilities()
+    #: The largest request body this channel's webhook accepts, in bytes, when
+    #: it needs more than the platform's ``FRONTDESK_MAX_BODY_BYTES`` (raw
+    #: email with attachments). ``None``: the platform's limit. Added in SDK 1.1.
+    max_body_bytes: ClassVar[int | None] = None
 
     def __init__(self, config: ConfigT, context: ChannelContext) -> None:
         self.config = config

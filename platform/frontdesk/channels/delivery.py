@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.channels import service as channels
+from frontdesk.channels import threading
 from frontdesk.channels.adapter import ChannelAdapter
 from frontdesk.channels.masking import mask_sensitive_numbers
 from frontdesk.channels.models import Conversation, Delivery
@@ -29,6 +30,7 @@ from frontdesk.jobs import enqueue
 from frontdesk.runtime import Runtime
 from frontdesk.tickets import service as tickets
 from frontdesk.tickets.models import Message, Ticket
+from frontdesk.tickets.states import Direction
 
 log = logging.getLogger("frontdesk.delivery")
 
@@ -111,8 +113,16 @@ async def _claim(
                 Conversation.ticket_id == ticket.id, Conversation.channel_id == channel.id
             )
         )
-        last_inbound = await tickets.last_inbound_external_id(
+        # In-Reply-To: the customer's latest message; References: their earlier
+        # ones and our replies before it, so every mail program keeps one thread.
+        theirs = await tickets.sent_external_ids(
             session, ticket_id=ticket.id, channel_id=channel.id
+        )
+        ours = await _sent_message_ids(session, ticket.id, channel.id)
+        reply_token = (
+            await tickets.ensure_reply_token(session, ticket)
+            if adapter_threads(runtime, channel.kind)
+            else None
         )
         token = await channels.endpoint_token(session, channel.id)
         adapter = channels.build_adapter(runtime, cipher, channel, token)
@@ -126,12 +136,16 @@ async def _claim(
             text=mask_sensitive_numbers(message.body_text),
             subject=f"Re: {ticket.subject} [{ticket.number}]",
             ticket_number=ticket.number,
+            reply_token=reply_token,
             thread=ThreadHints(
                 conversation_id=conversation,
-                in_reply_to=[last_inbound] if last_inbound else [],
+                reply_token=reply_token,
+                in_reply_to=theirs[-1:],
+                references=[*theirs[:-1], *ours][-20:],
                 ticket_number=ticket.number,
             ),
             attempt=len(delivery.attempts) + 1,
+            automatic=bool(message.meta.get("automatic")),
         )
     return adapter, outbound
 
@@ -165,6 +179,17 @@ async def _record(
         if receipt.status == "sent":
             delivery.status = "sent"
             delivery.external_id = receipt.external_id
+            if receipt.external_id:
+                # The customer's answer names this id (In-Reply-To): it finds the ticket.
+                cipher = await load_tenant_cipher(session, runtime.keyring, tenant_id)
+                await threading.remember(
+                    session,
+                    cipher,
+                    ticket,
+                    external_id=receipt.external_id,
+                    direction=Direction.OUTBOUND,
+                    message_id=message.id,
+                )
             delivery.next_attempt_at = None
             message.meta = {**message.meta, "delivery": "sent", "attempts": attempt}
             await tickets.add_system_event(
@@ -200,6 +225,28 @@ async def _record(
             attempts=attempt,
             error=receipt.error,
         )
+
+
+def adapter_threads(runtime: Runtime, kind: str) -> bool:
+    """Whether the channel threads by what we send (email): it gets a reply token."""
+    return runtime.registry.get(kind).capabilities.threads
+
+
+async def _sent_message_ids(
+    session: AsyncSession, ticket_id: uuid.UUID, channel_id: uuid.UUID
+) -> list[str]:
+    rows = await session.scalars(
+        select(Delivery.external_id)
+        .where(
+            Delivery.ticket_id == ticket_id,
+            Delivery.channel_id == channel_id,
+            Delivery.status == "sent",
+            Delivery.external_id.is_not(None),
+        )
+        .order_by(Delivery.id.desc())
+        .limit(10)
+    )
+    return [r for r in reversed(rows.all()) if r]
 
 
 async def list_deliveries(session: AsyncSession, ticket_id: uuid.UUID) -> list[Delivery]:

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post, route
 from litestar.enums import HttpMethod
+from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,9 +17,12 @@ from frontdesk.auth.permissions import Permission as P
 from frontdesk.channels import delivery
 from frontdesk.channels import schemas as s
 from frontdesk.channels import service as channels
-from frontdesk.channels.intake import receive
 from frontdesk.channels.models import ChannelInstance
+from frontdesk.channels.registry import Registry
+from frontdesk.channels.settings import encode_settings, settings_of
+from frontdesk.channels.submission import submit
 from frontdesk.channels.types import InboundRequest
+from frontdesk.config import Settings
 from frontdesk.runtime import Runtime
 from frontdesk.tickets import service as tickets
 
@@ -32,6 +36,7 @@ async def _out(
         kind=channel.kind,
         name=channel.name,
         config=channels.masked_config(runtime, channel),
+        settings=encode_settings(settings_of(channel.settings)),
         team_id=channel.team_id,
         is_active=channel.is_active,
         webhook_url=channels.webhook_url(runtime, token),
@@ -78,6 +83,7 @@ class ChannelController(Controller):
             name=data.name,
             config=data.config,
             team_id=data.team_id,
+            settings=data.settings,
         )
         return await _out(db, runtime, channel, token)
 
@@ -108,6 +114,7 @@ class ChannelController(Controller):
             config=data.config,
             is_active=data.is_active,
             team_id=data.team_id,
+            settings=data.settings,
         )
         return await _out(db, runtime, channel)
 
@@ -136,30 +143,48 @@ class DeliveryController(Controller):
         ]
 
 
-@route(
-    "/hooks/{token:str}",
-    http_method=[HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT],
-    tags=["webhooks"],
-    summary="A provider's webhook URL for one channel instance",
-)
-async def webhook(
-    token: FromPath[str], request: Request[Any, Any, Any], runtime: Rt
-) -> Response[bytes]:
-    """Providers post here. Verified by the channel's adapter before anything is stored."""
-    body = await request.body()
-    query = {key: request.query_params.getall(key) for key in request.query_params}
-    url = runtime.settings.public_url.rstrip("/") + request.url.path
-    if request.url.query:
-        url += "?" + request.url.query
-    inbound = InboundRequest(
-        method=request.method,
-        url=url,
-        headers={k.lower(): v for k, v in request.headers.items()},
-        query=query,
-        body=body,
+def webhook_handler(settings: Settings, registry: Registry) -> Any:
+    """The providers' webhook route, accepting bodies up to the largest limit an
+    installed adapter declares (``max_body_bytes``: raw email with attachments);
+    a body over the platform's own limit is then allowed only for a channel of
+    such an adapter."""
+    ceiling = max(
+        [settings.max_body_bytes] + [registry.get(k).max_body_bytes or 0 for k in registry.kinds()]
     )
-    reply = await receive(runtime, token, inbound)
-    return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+
+    @route(
+        "/hooks/{token:str}",
+        http_method=[HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT],
+        tags=["webhooks"],
+        summary="A provider's webhook URL for one channel instance",
+        request_max_body_size=ceiling,
+    )
+    async def webhook(
+        token: FromPath[str], request: Request[Any, Any, Any], runtime: Rt
+    ) -> Response[bytes]:
+        """Providers post here. Verified by the channel's adapter before anything is stored."""
+        body = await request.body()
+        if len(body) > runtime.settings.max_body_bytes:
+            limit = await channels.body_limit(runtime, token)
+            if len(body) > limit:
+                raise HTTPException(
+                    status_code=413, detail=f"this channel accepts at most {limit} bytes"
+                )
+        query = {key: request.query_params.getall(key) for key in request.query_params}
+        url = runtime.settings.public_url.rstrip("/") + request.url.path
+        if request.url.query:
+            url += "?" + request.url.query
+        inbound = InboundRequest(
+            method=request.method,
+            url=url,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            query=query,
+            body=body,
+        )
+        reply = await submit(runtime, token, inbound, source="webhook")
+        return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+
+    return webhook
 
 
-CONTROLLERS: list[Any] = [ChannelController, DeliveryController, webhook]
+CONTROLLERS: list[Any] = [ChannelController, DeliveryController]

@@ -18,15 +18,17 @@ import uuid
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.channels import arrival, loops, threading
 from frontdesk.channels import service as channels
 from frontdesk.channels.intake import StoredEvent, StoredMessage, read_payload
 from frontdesk.channels.models import ChannelInstance, Conversation, InboundEvent
+from frontdesk.channels.settings import settings_of
 from frontdesk.channels.types import ContactRef, InboundMessage, ThreadHints
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.crypto.service import load_tenant_cipher
@@ -43,6 +45,8 @@ from frontdesk.tickets.models import Ticket
 from frontdesk.tickets.states import OPEN_STATES, TicketState
 
 log = logging.getLogger("frontdesk.ingest")
+
+NEW_CONVERSATION = "new conversation"
 
 # Events that only matter live: shown to agents, not kept on the ticket.
 EPHEMERAL = frozenset({"typing", "read", "delivery_status"})
@@ -238,10 +242,73 @@ class _Planned:
     channel: ChannelInstance
     customer: Customer
     point: ContactPoint
-    reason: str = "new conversation"
+    automatic: str | None = None
+    reason: str = NEW_CONVERSATION
     ticket: Ticket | None = None
     # Index into the run's new tickets, when the message opens (or joins) one.
     new_ticket: int | None = None
+    # This message opened its ticket (not a follow-up, not joining another's).
+    opened: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    """What a message does to the ticket threading found for it."""
+
+    action: Literal["join", "reopen", "reopen_closed", "follow_up", "open"]
+    ticket: Ticket | None
+    reason: str
+
+
+def _decide(
+    channel: ChannelInstance,
+    found: Ticket | None,
+    reason: str,
+    *,
+    automatic: str | None,
+    senders_latest: Ticket | None,
+) -> _Decision:
+    """The one place a found ticket's state decides what a customer's message does.
+
+    ``senders_latest`` is the sender's latest ticket on this channel, whatever
+    its state (only automatic mail uses it).
+    """
+    if automatic:
+        # Loop protection: automatic mail opens no ticket beyond its sender's
+        # first and wakes no closed or resolved one.
+        if found is None and senders_latest is not None:
+            found = senders_latest
+            reason = f"automatic mail from the sender of {found.number}"
+        if found is not None:
+            return _Decision("join", found, f"{reason} (automatic: {automatic})")
+    if found is None:
+        return _Decision("open", None, reason)
+    if found.state == TicketState.CLOSED.value:
+        if settings_of(channel.settings).closed_ticket_reply == "reopen":
+            return _Decision("reopen_closed", found, f"{reason}, reopened")
+        return _Decision("follow_up", found, f"follow-up of closed {found.number}")
+    if found.state == TicketState.RESOLVED.value:
+        return _Decision("reopen", found, f"{reason}, reopened")
+    return _Decision("join", found, reason)
+
+
+async def _apply_in_place(session: AsyncSession, decision: _Decision) -> Ticket | None:
+    """Carry out a decision on an existing ticket; None when a new ticket is due."""
+    ticket = decision.ticket
+    if decision.action in ("follow_up", "open"):
+        return None
+    assert ticket is not None
+    if decision.action == "reopen":
+        await tickets.reopen(session, ticket, reason="the customer wrote again")
+        await routing.route(session, ticket, reason="reopened")
+    elif decision.action == "reopen_closed":
+        await tickets.reopen_closed(session, ticket, reason="the customer wrote again")
+        await routing.route(session, ticket, reason="reopened")
+    return ticket
+
+
+def _routing_reason(decision: _Decision) -> str:
+    return "follow-up" if decision.action == "follow_up" else "new ticket"
 
 
 async def _ingest_run(
@@ -251,7 +318,8 @@ async def _ingest_run(
     channel_of: dict[uuid.UUID, ChannelInstance],
     run: list[tuple[InboundEvent, InboundMessage]],
 ) -> None:
-    """Messages with plain threading, in bulk: the same decisions ``_thread`` makes."""
+    """Messages with plain threading, in bulk: the decisions ``_thread`` makes, with
+    the lookups made once for the run."""
     resolved = await identity.resolve_contacts(
         session,
         cipher,
@@ -274,9 +342,14 @@ async def _ingest_run(
         planned.append(_Planned(event, message, channel_of[event.channel_id], customer, point))
     if not planned:
         return
+    automatic = await loops.automatic_reasons(
+        session, [(p.channel, p.point.id, p.message.metadata) for p in planned]
+    )
+    for p, reason in zip(planned, automatic, strict=True):
+        p.automatic = reason
 
-    # What already exists: the conversations named, and for chat-like
-    # channels each customer's latest ticket there.
+    # What already exists: the conversations named, and each sender's latest
+    # ticket on the channel where chat-like threading or loop protection asks.
     keys = {
         (p.channel.id, p.message.thread.conversation_id)
         for p in planned
@@ -284,102 +357,111 @@ async def _ingest_run(
     }
     conversations: dict[tuple[uuid.UUID, str], Conversation] = {}
     if keys:
-        found = await session.scalars(
+        found_conversations = await session.scalars(
             select(Conversation).where(
                 tuple_(Conversation.channel_id, Conversation.conversation_key).in_(sorted(keys))
             )
         )
-        conversations = {(c.channel_id, c.conversation_key): c for c in found}
-    pairs = {
+        conversations = {(c.channel_id, c.conversation_key): c for c in found_conversations}
+    chat_like = {
         (p.customer.id, p.channel.id)
         for p in planned
         if not p.message.thread.conversation_id and not _threads(runtime, p.channel)
     }
-    latest = await tickets.latest_tickets_on_channels(session, pairs)
+    latest = await tickets.latest_tickets_on_channels(
+        session, chat_like | {(p.customer.id, p.channel.id) for p in planned if p.automatic}
+    )
     by_id = await tickets.get_tickets_unchecked(
         session, {c.ticket_id for c in conversations.values()}
     )
 
-    # The decisions, in arrival order; tickets this run opens count as existing
-    # for the messages after them.
+    # The decisions, in arrival order. A ticket this run opens counts as
+    # existing for the messages after it: it is new, so they join it.
     specs: list[tickets.NewChannelTicket] = []
     routed: list[tuple[int, str]] = []
-    run_conversations: dict[tuple[uuid.UUID, str], int | Ticket] = {}
-    run_latest: dict[tuple[uuid.UUID, uuid.UUID], int | Ticket] = {}
-    for p in planned:
+    run_conversations: dict[tuple[uuid.UUID, str], int] = {}
+    run_latest: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    keep_conversation: set[int] = set()
+    for n, p in enumerate(planned):
         key = p.message.thread.conversation_id
         pair = (p.customer.id, p.channel.id)
-        found_ticket: int | Ticket | None = None
+        found: Ticket | None = None
+        joined: int | None = None
+        reason = NEW_CONVERSATION
         if key:
-            found_ticket = run_conversations.get((p.channel.id, key))
-            if found_ticket is None and (p.channel.id, key) in conversations:
-                found_ticket = by_id.get(conversations[(p.channel.id, key)].ticket_id)
-            if found_ticket is not None:
-                p.reason = "same conversation"
-        elif pair in pairs:
-            found_ticket = run_latest.get(pair)
-            if found_ticket is None:
+            joined = run_conversations.get((p.channel.id, key))
+            if joined is None and (p.channel.id, key) in conversations:
+                found = by_id.get(conversations[(p.channel.id, key)].ticket_id)
+            if joined is not None or found is not None:
+                reason = "same conversation"
+        elif pair in chat_like:
+            joined = run_latest.get(pair)
+            if joined is None:
                 candidate = latest.get(pair)
                 if candidate is not None and candidate.state in OPEN_STATES | {
                     TicketState.RESOLVED.value
                 }:
-                    found_ticket = candidate
-            if found_ticket is not None:
-                p.reason = "open conversation on this channel"
-        if isinstance(found_ticket, int):
-            p.new_ticket = found_ticket
-        elif found_ticket is not None and found_ticket.state == TicketState.CLOSED.value:
-            specs.append(_new_ticket(p, follow_up_of=found_ticket))
-            p.new_ticket = len(specs) - 1
-            p.reason = f"follow-up of closed {found_ticket.number}"
-            routed.append((p.new_ticket, "follow-up"))
-        elif found_ticket is not None and found_ticket.state == TicketState.RESOLVED.value:
-            await tickets.reopen(session, found_ticket, reason="the customer wrote again")
-            p.reason += ", reopened"
-            await routing.route(session, found_ticket, reason="reopened")
-            p.ticket = found_ticket
-        elif found_ticket is not None:
-            p.ticket = found_ticket
+                    found = candidate
+            if joined is not None or found is not None:
+                reason = "open conversation on this channel"
+        if joined is None and found is None and p.automatic:
+            joined = run_latest.get(pair)
+            if joined is not None:
+                reason = "automatic mail from the sender of a ticket opened just before"
+        if joined is not None:
+            p.new_ticket = joined
+            p.reason = f"{reason} (automatic: {p.automatic})" if p.automatic else reason
+            if p.automatic:
+                keep_conversation.add(n)
         else:
-            specs.append(_new_ticket(p))
-            p.new_ticket = len(specs) - 1
-            routed.append((p.new_ticket, "new ticket"))
-        ref: int | Ticket
-        if p.ticket is not None:
-            ref = p.ticket
-        else:
-            assert p.new_ticket is not None
-            ref = p.new_ticket
-        if key:
-            run_conversations[(p.channel.id, key)] = ref
-        if pair in pairs:
-            run_latest[pair] = ref
+            decision = _decide(
+                p.channel, found, reason, automatic=p.automatic, senders_latest=latest.get(pair)
+            )
+            p.reason = decision.reason
+            p.ticket = await _apply_in_place(session, decision)
+            if p.ticket is None:
+                follow_up_of = decision.ticket if decision.action == "follow_up" else None
+                specs.append(_new_ticket(p, follow_up_of=follow_up_of))
+                p.new_ticket = len(specs) - 1
+                p.opened = decision.action == "open"
+                routed.append((p.new_ticket, _routing_reason(decision)))
+            elif p.automatic and decision.action == "join":
+                keep_conversation.add(n)
+        if p.new_ticket is not None:
+            if key:
+                run_conversations[(p.channel.id, key)] = p.new_ticket
+            run_latest[pair] = p.new_ticket
+        elif key:
+            run_conversations.pop((p.channel.id, key), None)
 
     opened = await tickets.open_channel_tickets(session, specs)
     await routing.route_many(session, [(opened[i], why) for i, why in routed])
-    for p in planned:
-        if p.new_ticket is not None:
-            p.ticket = opened[p.new_ticket]
-        assert p.ticket is not None
+    arrived: list[tuple[_Planned, Ticket]] = []
+    for n, p in enumerate(planned):
+        ticket = opened[p.new_ticket] if p.new_ticket is not None else p.ticket
+        assert ticket is not None
+        p.ticket = ticket
+        arrived.append((p, ticket))
         # Replies go back to the address the customer last wrote from.
-        p.ticket.contact_point_id = p.point.id
-        p.ticket.channel_id = p.channel.id
+        ticket.contact_point_id = p.point.id
+        ticket.channel_id = p.channel.id
         key = p.message.thread.conversation_id
-        if key:
+        # Automatic mail that joined a ticket leaves the conversation as it was.
+        if key and n not in keep_conversation:
             conversation = conversations.get((p.channel.id, key))
             if conversation is None:
                 conversation = Conversation(
-                    channel_id=p.channel.id, conversation_key=key, ticket_id=p.ticket.id
+                    channel_id=p.channel.id, conversation_key=key, ticket_id=ticket.id
                 )
                 session.add(conversation)
                 conversations[(p.channel.id, key)] = conversation
             else:
-                conversation.ticket_id = p.ticket.id
+                conversation.ticket_id = ticket.id
     messages = await tickets.add_inbound_messages(
         session,
         [
             tickets.CustomerMessage(
-                ticket=p.ticket,
+                ticket=ticket,
                 customer_id=p.customer.id,
                 channel=p.channel.kind,
                 channel_id=p.channel.id,
@@ -387,11 +469,25 @@ async def _ingest_run(
                 subject=p.message.subject,
                 text=p.message.text,
                 html=p.message.html,
-                meta=_message_meta(p.message, p.reason),
+                meta=_message_meta(p.message, p.reason, p.automatic),
                 received_at=p.message.sent_at,
             )
-            for p in planned
-            if p.ticket is not None  # always, by now; for the type checker
+            for p, ticket in arrived
+        ],
+    )
+    await arrival.after_inbound_many(
+        session,
+        cipher,
+        [
+            arrival.Arrived(
+                channel=p.channel,
+                ticket=ticket,
+                message=stored,
+                point=p.point,
+                new_ticket=p.opened,
+                automatic=p.automatic,
+            )
+            for (p, ticket), stored in zip(arrived, messages, strict=True)
         ],
     )
     for p, stored in zip(planned, messages, strict=True):
@@ -414,7 +510,7 @@ def _new_ticket(p: _Planned, *, follow_up_of: Ticket | None = None) -> tickets.N
     )
 
 
-def _message_meta(msg: InboundMessage, reason: str) -> dict[str, Any]:
+def _message_meta(msg: InboundMessage, reason: str, automatic: str | None) -> dict[str, Any]:
     return {
         "thread_reason": reason,
         "attachments": [
@@ -422,6 +518,7 @@ def _message_meta(msg: InboundMessage, reason: str) -> dict[str, Any]:
             for a in msg.attachments
         ],
         **({"provider": msg.metadata} if msg.metadata else {}),
+        **({"automatic": automatic, "no_auto_reply": True} if automatic else {}),
     }
 
 
@@ -450,14 +547,15 @@ async def _thread(
     contact_point_id: uuid.UUID,
     hints: ThreadHints,
     subject: str,
+    cipher: TenantCipher,
+    automatic: str | None = None,
 ) -> tuple[Ticket, str]:
     """Which ticket a contact joins, and why (the reason is kept on the message)."""
     ticket: Ticket | None = None
-    reason = "new conversation"
-    if hints.ticket_number:
-        found = await tickets.find_by_number(session, hints.ticket_number)
-        if found is not None and found.customer_id == customer_id:
-            ticket, reason = found, f"ticket number {found.number}"
+    reason = NEW_CONVERSATION
+    found = await threading.find_ticket(session, cipher, customer_id=customer_id, hints=hints)
+    if found is not None:
+        ticket, reason = found
     conversation: Conversation | None = None
     if ticket is None and hints.conversation_id:
         conversation = await session.scalar(
@@ -477,25 +575,18 @@ async def _thread(
         )
         if latest is not None and latest.state in OPEN_STATES | {TicketState.RESOLVED.value}:
             ticket, reason = latest, "open conversation on this channel"
-    if ticket is not None and ticket.state == TicketState.CLOSED.value:
-        follow_up = await tickets.open_channel_ticket(
-            session,
-            customer_id=customer_id,
-            subject=subject,
-            channel=channel.kind,
-            channel_id=channel.id,
-            contact_point_id=contact_point_id,
-            team_id=channel.team_id,
-            follow_up_of=ticket,
+    senders_latest = None
+    if automatic and ticket is None:
+        senders_latest = await tickets.latest_ticket_on_channel(
+            session, customer_id=customer_id, channel_id=channel.id
         )
-        reason = f"follow-up of closed {ticket.number}"
-        ticket = follow_up
-        await routing.route(session, ticket, reason="follow-up")
-    elif ticket is not None and ticket.state == TicketState.RESOLVED.value:
-        await tickets.reopen(session, ticket, reason="the customer wrote again")
-        reason += ", reopened"
-        await routing.route(session, ticket, reason="reopened")
-    elif ticket is None:
+    decision = _decide(channel, ticket, reason, automatic=automatic, senders_latest=senders_latest)
+    reason = decision.reason
+    if automatic and decision.action == "join":
+        assert decision.ticket is not None
+        return decision.ticket, reason
+    existing = await _apply_in_place(session, decision)
+    if existing is None:
         ticket = await tickets.open_channel_ticket(
             session,
             customer_id=customer_id,
@@ -504,8 +595,11 @@ async def _thread(
             channel_id=channel.id,
             contact_point_id=contact_point_id,
             team_id=channel.team_id,
+            follow_up_of=decision.ticket if decision.action == "follow_up" else None,
         )
-        await routing.route(session, ticket, reason="new ticket")
+        await routing.route(session, ticket, reason=_routing_reason(decision))
+    else:
+        ticket = existing
     if hints.conversation_id:
         if conversation is None:
             session.add(
@@ -538,6 +632,7 @@ async def _ingest_message(
     msg = payload.message
     customer, point = await _resolve_sender(session, cipher, msg.sender)
     customer_id, point_id = customer.id, point.id
+    automatic = await loops.automatic_reason(session, channel, point_id, msg.metadata)
     ticket, reason = await _thread(
         session,
         runtime,
@@ -546,6 +641,8 @@ async def _ingest_message(
         contact_point_id=point_id,
         hints=msg.thread,
         subject=_subject(msg.subject, msg.text),
+        cipher=cipher,
+        automatic=automatic,
     )
     # Replies go back to the address the customer last wrote from.
     ticket.contact_point_id = point_id
@@ -560,8 +657,18 @@ async def _ingest_message(
         subject=msg.subject,
         text=msg.text,
         html=msg.html,
-        meta=_message_meta(msg, reason),
+        meta=_message_meta(msg, reason, automatic),
         received_at=msg.sent_at,
+    )
+    await arrival.after_inbound(
+        session,
+        cipher,
+        channel,
+        ticket,
+        message,
+        point,
+        new_ticket=reason == NEW_CONVERSATION,
+        automatic=automatic,
     )
     return ticket.id, message.id
 
@@ -574,6 +681,8 @@ async def _ingest_channel_event(
     payload: StoredEvent,
 ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     ev = payload.event
+    if ev.kind == "delivery_status":
+        return await arrival.delivery_status(session, cipher, channel, ev)
     if ev.kind in EPHEMERAL or ev.sender is None:
         ticket_id: uuid.UUID | None = None
         if ev.thread.conversation_id:
@@ -607,6 +716,7 @@ async def _ingest_channel_event(
         contact_point_id=point_id,
         hints=ev.thread,
         subject=ev.kind.replace("_", " ").capitalize(),
+        cipher=cipher,
     )
     await tickets.add_system_event(
         session,

@@ -18,12 +18,13 @@ from sqlalchemy import Table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from frontdesk.attachments import service as attachments
 from frontdesk.channels import service as channels
 from frontdesk.channels.adapter import ChannelAdapter
 from frontdesk.channels.errors import MalformedPayload, SignatureInvalid
 from frontdesk.channels.html import sanitise_html
 from frontdesk.channels.masking import mask_sensitive_numbers
-from frontdesk.channels.models import InboundEvent
+from frontdesk.channels.models import ChannelInstance, InboundEvent
 from frontdesk.channels.tasks import ingest_coalesce_key
 from frontdesk.channels.types import (
     ChannelEvent,
@@ -83,6 +84,8 @@ class _Target:
     channel_id: uuid.UUID
     adapter: ChannelAdapter[Any] | None  # None: the channel is switched off
     cipher: TenantCipher
+    # Detached from its session: read, never written through.
+    channel: ChannelInstance
     expires: float
     generation: tuple[int, int]
 
@@ -136,6 +139,7 @@ class Intake:
             channel_id=channel.id,
             adapter=adapter if channel.is_active else None,
             cipher=cipher,
+            channel=channel,
             expires=now + TARGET_TTL_SECONDS,
             generation=generation,
         )
@@ -249,6 +253,13 @@ async def receive(runtime: Runtime, token: str, request: InboundRequest) -> Webh
         parsed = await target.adapter.parse(request)
     except MalformedPayload as exc:
         raise InvalidInput(f"the channel could not read this request: {exc}") from None
+    if any(a.content is not None for m in parsed.messages for a in m.attachments):
+        # Attachments' bytes are stored apart (never in the event's payload nor
+        # the job queue), before the event; a redelivery finds them stored.
+        async with runtime.db.session(target.tenant_id) as session:
+            parsed = await attachments.detach(
+                session, runtime.attachments, target.cipher, target.channel, parsed
+            )
     rows = event_rows(target.cipher, target.tenant_id, target.channel_id, parsed)
     if rows:
         await intake.store(target.tenant_id, rows)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from frontdesk.db import Base, TenantOwned, utcnow
+from frontdesk.db import Base, TenantOwned, TenantScoped, utcnow
 
 
 class ChannelInstance(TenantOwned, Base):
@@ -30,6 +30,9 @@ class ChannelInstance(TenantOwned, Base):
     secrets_encrypted: Mapped[str | None] = mapped_column(Text)
     # The team new tickets from this channel go to, before routing rules.
     team_id: Mapped[uuid.UUID | None]
+    # The platform's own per-channel settings (``channels.settings.ChannelSettings``):
+    # what the core does with the channel's mail, whatever the adapter.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -124,3 +127,71 @@ class Delivery(TenantOwned, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ChannelCursor(TenantScoped, Base):
+    """Where a pull channel's poller resumes, and who holds the right to poll it now.
+
+    The lease (``lease_owner`` until ``lease_until``) is taken with one
+    conditional UPDATE, so two workers never poll one mailbox at once; the
+    cursor is written only after what the poll returned is stored.
+    """
+
+    __tablename__ = "channel_cursors"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        ForeignKeyConstraint(["tenant_id", "channel_id"], ["channels.tenant_id", "channels.id"]),
+    )
+
+    channel_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[dt.datetime | None]
+    next_poll_at: Mapped[dt.datetime | None]
+    last_polled_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    polls: Mapped[int] = mapped_column(default=0)
+
+
+class InboundRejection(TenantOwned, Base):
+    """Something a channel received and the intake refused (malformed mail), kept with the reason.
+
+    The raw request is kept encrypted (it holds the sender's address), up
+    to a size, so an operator can see what came; one row per distinct body.
+    """
+
+    __tablename__ = "inbound_rejections"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        ForeignKeyConstraint(["tenant_id", "channel_id"], ["channels.tenant_id", "channels.id"]),
+        UniqueConstraint("tenant_id", "channel_id", "digest"),
+    )
+
+    channel_id: Mapped[uuid.UUID]
+    # webhook, smtp, lmtp, imap
+    source: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the body: a redelivered rejected request is one row.
+    digest: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    raw_encrypted: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SenderWindow(TenantScoped, Base):
+    """How many messages one contact point sent to one channel in the current window.
+
+    The per-sender rate limit: past the channel's limit, mail is stored but
+    treated as automatic (no automatic answer, no new ticket).
+    """
+
+    __tablename__ = "sender_windows"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        ForeignKeyConstraint(["tenant_id", "channel_id"], ["channels.tenant_id", "channels.id"]),
+    )
+
+    channel_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    contact_point_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    started_at: Mapped[dt.datetime]
+    count: Mapped[int] = mapped_column(default=0)

@@ -16,6 +16,8 @@ class ChannelIn(Strict, frozen=True, kw_only=True):
     name: str
     config: dict[str, Any] = {}
     team_id: uuid.UUID | None = None
+    #: The platform's settings of the channel (``ChannelSettings``); defaults for those left out.
+    settings: dict[str, Any] = {}
 
 
 class ChannelPatch(Strict, frozen=True, kw_only=True):
@@ -24,6 +26,8 @@ class ChannelPatch(Strict, frozen=True, kw_only=True):
     config: dict[str, Any] | None = None
     is_active: bool | None = None
     team_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
+    #: Only the settings named change.
+    settings: dict[str, Any] | None = None
 
 
 class ChannelOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,6 +35,7 @@ class ChannelOut(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
     name: str
     config: dict[str, Any]
+    settings: dict[str, Any]
     team_id: uuid.UUID | None
     is_active: bool
     webhook_url: str

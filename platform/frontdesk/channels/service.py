@@ -15,8 +15,9 @@ from frontdesk.auth.service import Principal, get_team
 from frontdesk.channels.adapter import ChannelAdapter, ChannelContext
 from frontdesk.channels.errors import ConfigInvalid
 from frontdesk.channels.models import ChannelEndpoint, ChannelInstance
+from frontdesk.channels.settings import decode_settings, encode_settings, settings_of
 from frontdesk.crypto.cipher import TenantCipher
-from frontdesk.db import session_tenant, utcnow
+from frontdesk.db import enter_tenant, session_tenant, utcnow
 from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.ids import new_id
 from frontdesk.runtime import Runtime
@@ -81,6 +82,7 @@ async def create_channel(
     name: str,
     config: dict[str, Any],
     team_id: uuid.UUID | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> tuple[ChannelInstance, str]:
     """Create a channel; returns it with its webhook token."""
     adapter = runtime.registry.get(kind)
@@ -92,6 +94,7 @@ async def create_channel(
     if team_id is not None:
         await get_team(session, team_id)
     plain, hidden = _split(adapter.config_type, config)
+    own = encode_settings(decode_settings(settings or {}))
     channel_id = new_id()
     channel = ChannelInstance(
         id=channel_id,
@@ -100,6 +103,7 @@ async def create_channel(
         config=plain,
         secrets_encrypted=_encrypt_secrets(cipher, channel_id, hidden),
         team_id=team_id,
+        settings=own,
     )
     session.add(channel)
     await session.flush()
@@ -145,8 +149,10 @@ async def update_channel(
     config: dict[str, Any] | None,
     is_active: bool | None,
     team_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET,
+    settings: dict[str, Any] | None = None,
 ) -> ChannelInstance:
-    """A config update may omit secret fields (or send the mask) to keep them."""
+    """A config update may omit secret fields (or send the mask) to keep them;
+    a settings update changes only the settings it names."""
     adapter = runtime.registry.get(channel.kind)
     changes: list[str] = []
     if name is not None and name.strip() != channel.name:
@@ -159,6 +165,10 @@ async def update_channel(
         channel.config = plain
         channel.secrets_encrypted = _encrypt_secrets(cipher, channel.id, hidden)
         changes.append("config")
+    if settings is not None:
+        merged_settings = {**encode_settings(settings_of(channel.settings)), **settings}
+        channel.settings = encode_settings(decode_settings(merged_settings))
+        changes.append("settings")
     if is_active is not None and is_active != channel.is_active:
         channel.is_active = is_active
         changes.append("is_active")
@@ -218,6 +228,16 @@ async def find_endpoint(session: AsyncSession, token: str) -> ChannelEndpoint:
     if endpoint is None:
         raise NotFound("no such channel")
     return endpoint
+
+
+async def body_limit(runtime: Runtime, token: str) -> int:
+    """The largest webhook body this endpoint's channel accepts."""
+    async with runtime.db.sessions() as session, session.begin():
+        endpoint = await find_endpoint(session, token)
+        await enter_tenant(session, endpoint.tenant_id)
+        channel = await get_channel(session, endpoint.channel_id)
+    declared = runtime.registry.get(channel.kind).max_body_bytes or 0
+    return max(runtime.settings.max_body_bytes, declared)
 
 
 def webhook_url(runtime: Runtime, token: str) -> str:

@@ -1,4 +1,4 @@
-"""The channel pipeline's jobs: ingest what arrived, deliver what agents wrote, sweep."""
+"""The channel pipeline's jobs: ingest what arrived, deliver what agents wrote, poll, sweep."""
 
 from __future__ import annotations
 
@@ -42,6 +42,14 @@ async def deliver(runtime: Runtime, *, tenant_id: str, delivery_id: str) -> None
     from frontdesk.channels.delivery import deliver as run
 
     await run(runtime, uuid.UUID(tenant_id), uuid.UUID(delivery_id))
+
+
+@job("poll", queue="poll", max_retries=0)
+async def poll(runtime: Runtime, *, tenant_id: str, channel_id: str) -> None:
+    """Poll one pull channel (its lease keeps a second copy of this job from polling too)."""
+    from frontdesk.channels.runner import poll_channel
+
+    await poll_channel(runtime, uuid.UUID(tenant_id), uuid.UUID(channel_id))
 
 
 async def sweep(runtime: Runtime, *, older_than: dt.timedelta = dt.timedelta(minutes=1)) -> int:

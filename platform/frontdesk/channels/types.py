@@ -157,6 +157,11 @@ class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):
     attachments: list[Attachment] = []
     #: Which attempt this is, starting at 1.
     attempt: int = 1
+    #: Sent by the platform itself (an acknowledgement), not written by an
+    #: agent: channels that can say so mark it (email: ``Auto-Submitted:
+    #: auto-replied``, RFC 3834) so that other systems never answer it
+    #: automatically. Added in SDK 1.1.
+    automatic: bool = False
 
 
 DeliveryStatus = Literal["sent", "failed"]

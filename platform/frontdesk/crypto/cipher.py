@@ -23,6 +23,7 @@ CIPHERTEXT_FORMAT = "fd1"
 KEY_BYTES = 32
 NONCE_BYTES = 12
 TAG_BYTES = 16
+_BYTES_MAGIC = b"fd1b"
 _FIELD_AAD_DOMAIN = b"frontdesk.field.v1"
 _BLIND_INDEX_DOMAIN = b"frontdesk.blind-index.v1"
 _PAYLOAD = re.compile(r"[A-Za-z0-9_-]+")
@@ -118,6 +119,34 @@ class TenantCipher:
                 "ciphertext did not authenticate for this tenant, table, column and row"
             ) from None
         return plaintext.decode("utf-8")
+
+    def encrypt_bytes(self, data: bytes, *, table: str, column: str, row_id: UUID) -> bytes:
+        """Binary data (a stored attachment): ``fd1b`` + version (4 bytes) + nonce + ciphertext."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aeads[self.current_version].encrypt(
+            nonce, data, field_aad(self.tenant_id, table, column, row_id)
+        )
+        return _BYTES_MAGIC + self.current_version.to_bytes(4, "big") + nonce + sealed
+
+    def decrypt_bytes(self, blob: bytes, *, table: str, column: str, row_id: UUID) -> bytes:
+        """What ``encrypt_bytes`` sealed, or DecryptionError if it was moved or altered."""
+        head = len(_BYTES_MAGIC) + 4
+        if len(blob) < head + NONCE_BYTES + TAG_BYTES or not blob.startswith(_BYTES_MAGIC):
+            raise DecryptionError("not a Frontdesk binary ciphertext")
+        version = int.from_bytes(blob[len(_BYTES_MAGIC) : head], "big")
+        aead = self._aeads.get(version)
+        if aead is None:
+            raise DecryptionError(f"data key version {version} is unknown for this tenant")
+        try:
+            return aead.decrypt(
+                blob[head : head + NONCE_BYTES],
+                blob[head + NONCE_BYTES :],
+                field_aad(self.tenant_id, table, column, row_id),
+            )
+        except InvalidTag:
+            raise DecryptionError(
+                "ciphertext did not authenticate for this tenant, table, column and row"
+            ) from None
 
     def blind_index(self, kind: str, normalised_value: str) -> str:
         """Deterministic lookup key for an already-normalised value (lower-cased email, E.164).

@@ -52,6 +52,11 @@ class ContactPoint(TenantOwned, Base):
     value_encrypted: Mapped[str] = mapped_column(String(1024))
     value_index: Mapped[str] = mapped_column(String(64))
     verified: Mapped[bool] = mapped_column(default=False)
+    # ok, or failing: mail to it bounced (a DSN); set back to ok when it writes again.
+    status: Mapped[str] = mapped_column(String(16), default="ok")
+    failing_since: Mapped[dt.datetime | None]
+    # The bounce's status and diagnostic (no address in it), for agents.
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

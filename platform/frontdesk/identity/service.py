@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Sequence
@@ -37,6 +38,10 @@ class ContactView(msgspec.Struct, frozen=True, kw_only=True):
     value: str  # masked unless revealed
     masked: bool
     verified: bool
+    #: ok, or failing: mail to it bounced (``failure_reason`` says how).
+    status: str = "ok"
+    failing_since: dt.datetime | None = None
+    failure_reason: str | None = None
 
 
 def _tenant(session: AsyncSession) -> uuid.UUID:
@@ -272,6 +277,9 @@ def masked_view(cipher: TenantCipher, point: ContactPoint) -> ContactView:
         value=mask(kind, decrypt_contact(cipher, point)),
         masked=True,
         verified=point.verified,
+        status=point.status,
+        failing_since=point.failing_since,
+        failure_reason=point.failure_reason,
     )
 
 
@@ -304,6 +312,9 @@ async def reveal_contact(
         value=decrypt_contact(cipher, point),
         masked=False,
         verified=point.verified,
+        status=point.status,
+        failing_since=point.failing_since,
+        failure_reason=point.failure_reason,
     )
 
 
@@ -579,3 +590,50 @@ async def get_contact_point(session: AsyncSession, point_id: uuid.UUID) -> Conta
     if point is None:
         raise NotFound("no such contact point")
     return point
+
+
+async def mark_contact_failing(
+    session: AsyncSession, cipher: TenantCipher, *, kind: ContactKind, value: str, reason: str
+) -> ContactPoint | None:
+    """Messages to this contact value bounce (a DSN said so): agents see it as failing.
+
+    ``reason`` must hold no contact value (it is stored in the clear).
+    None when the value belongs to no customer of this tenant.
+    """
+    try:
+        normal = normalise(kind, value)
+    except InvalidInput:
+        return None
+    point = await session.scalar(
+        select(ContactPoint).where(
+            ContactPoint.kind == kind.value,
+            ContactPoint.value_index == _index(cipher, kind, normal, None),
+        )
+    )
+    if point is None:
+        return None
+    if point.status != "failing":
+        point.failing_since = utcnow()
+    point.status = "failing"
+    point.failure_reason = reason[:500]
+    await session.flush()
+    await record(
+        session,
+        actor_user_id=None,
+        action="contact_point.failing",
+        subject_type="customer",
+        subject_id=point.customer_id,
+        contact_point_id=str(point.id),
+        reason=point.failure_reason,
+    )
+    return point
+
+
+async def mark_contact_working(session: AsyncSession, point: ContactPoint) -> None:
+    """The customer wrote from this contact value again: it works."""
+    if point.status == "ok":
+        return
+    point.status = "ok"
+    point.failing_since = None
+    point.failure_reason = None
+    await session.flush()

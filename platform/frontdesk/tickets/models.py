@@ -46,6 +46,7 @@ class Ticket(TenantOwned, Base):
         Index("ix_tickets_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_tickets_tenant_assignee", "tenant_id", "assignee_id", "state"),
         Index("ix_tickets_tenant_team", "tenant_id", "team_id", "state"),
+        UniqueConstraint("tenant_id", "reply_token"),
     )
 
     number: Mapped[str] = mapped_column(String(32))
@@ -59,6 +60,9 @@ class Ticket(TenantOwned, Base):
     contact_point_id: Mapped[uuid.UUID | None]
     # A contact after this ticket was closed opens a follow-up linked here.
     follow_up_of: Mapped[uuid.UUID | None]
+    # Carried in replies (``support+<token>@``, our Message-IDs) so the
+    # customer's answer finds this ticket; made at the first reply.
+    reply_token: Mapped[str | None] = mapped_column(String(32))
     customer_id: Mapped[uuid.UUID]
     team_id: Mapped[uuid.UUID | None]
     assignee_id: Mapped[uuid.UUID | None]
@@ -117,4 +121,27 @@ class TicketEvent(TenantOwned, Base):
     actor_user_id: Mapped[uuid.UUID | None]
     kind: Mapped[str] = mapped_column(String(48))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class MessageRef(TenantOwned, Base):
+    """The provider ids (email Message-IDs) of a ticket's messages, in and out, for threading.
+
+    Stored only as a keyed hash (HMAC under the tenant's index key): a
+    Message-ID may hold an address (``<1234.li.wei@example.com>``), and
+    threading only needs equality.
+    """
+
+    __tablename__ = "message_refs"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
+        Index("ix_message_refs_ref", "tenant_id", "ref_index"),
+    )
+
+    ref_index: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[uuid.UUID]
+    message_id: Mapped[uuid.UUID | None]
+    # inbound or outbound
+    direction: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -155,6 +155,12 @@ class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
     delivery: str | None
     # Why the last delivery attempt failed, shown beside a failed reply.
     delivery_error: str | None
+    # Why an inbound message counts as automatic (an out-of-office reply, a
+    # sender over the rate limit): it gets no automatic answer. For an
+    # outbound one: "automatic" when the platform sent it by itself.
+    automatic: str | None = None
+    # Stored and refused attachments: id, filename, content_type, size, status.
+    attachments: list[dict[str, object]] = []
     created_at: dt.datetime
 
     @classmethod
@@ -175,8 +181,16 @@ class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
             thread_reason=_text_or_none(meta.get("thread_reason")),
             delivery=_text_or_none(meta.get("delivery")),
             delivery_error=_text_or_none(meta.get("error")),
+            automatic=_automatic(meta.get("automatic")),
+            attachments=[a for a in meta.get("attachments") or [] if isinstance(a, dict)],
             created_at=message.created_at,
         )
+
+
+def _automatic(value: object) -> str | None:
+    if value is True:
+        return "automatic"
+    return _text_or_none(value)
 
 
 def _text_or_none(value: object) -> str | None:

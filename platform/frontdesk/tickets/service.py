@@ -6,6 +6,7 @@ Controllers, actors, the CLI and pages call these; none repeats them.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,14 @@ from frontdesk.db import session_tenant, utcnow
 from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.ids import new_id
 from frontdesk.tenancy.service import get_tenant
-from frontdesk.tickets.models import Category, Message, Ticket, TicketCounter, TicketEvent
+from frontdesk.tickets.models import (
+    Category,
+    Message,
+    MessageRef,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+)
 from frontdesk.tickets.states import (
     Direction,
     MessageKind,
@@ -757,7 +765,8 @@ async def add_inbound_messages(
             external_id=item.external_id,
             author_user_id=None,
             author_customer_id=item.customer_id,
-            subject=item.subject,
+            # A mail subject may be up to 998 characters; the column holds 500.
+            subject=item.subject[:500] if item.subject else item.subject,
             body_text=item.text,
             body_html=item.html,
             meta=item.meta,
@@ -840,4 +849,152 @@ async def get_message(session: AsyncSession, message_id: uuid.UUID) -> Message:
     message = await session.get(Message, (_tenant(session), message_id))
     if message is None:
         raise NotFound("no such message")
+    return message
+
+
+# --- threading (email): reply tokens and provider message ids ----------------
+
+
+async def reopen_closed(session: AsyncSession, ticket: Ticket, *, reason: str) -> None:
+    """A customer wrote to a closed ticket on a channel set to reopen rather than
+    follow up: the one way out of ``closed``, taken only by the system."""
+    now = utcnow()
+    ticket.state = TicketState.OPEN.value
+    ticket.closed_at = None
+    ticket.resolved_at = None
+    ticket.updated_at = now
+    session.add(
+        _event(
+            ticket,
+            None,
+            "state_changed",
+            before=TicketState.CLOSED.value,
+            after=TicketState.OPEN.value,
+            reason=reason,
+        )
+    )
+    await session.flush()
+
+
+async def ensure_reply_token(session: AsyncSession, ticket: Ticket) -> str:
+    """The ticket's reply token, made at its first reply: lower case (mail systems
+    change the case of addresses), unguessable, unique within the tenant."""
+    if ticket.reply_token is None:
+        ticket.reply_token = secrets.token_hex(10)
+        await session.flush()
+    return ticket.reply_token
+
+
+async def find_by_reply_token(session: AsyncSession, token: str) -> Ticket | None:
+    return await session.scalar(select(Ticket).where(Ticket.reply_token == token.lower()))
+
+
+async def record_message_refs(
+    session: AsyncSession,
+    refs: Sequence[tuple[Ticket, str, Direction, uuid.UUID | None]],
+) -> None:
+    """Remember provider message ids (already hashed by the caller): for each,
+    its ticket, the hash, the direction and our message, in one flush."""
+    session.add_all(
+        [
+            MessageRef(
+                ticket_id=ticket.id,
+                message_id=message_id,
+                ref_index=ref_index,
+                direction=direction.value,
+            )
+            for ticket, ref_index, direction, message_id in refs
+        ]
+    )
+    await session.flush()
+
+
+async def record_message_ref(
+    session: AsyncSession,
+    ticket: Ticket,
+    *,
+    ref_index: str,
+    direction: Direction,
+    message_id: uuid.UUID | None,
+) -> None:
+    """Remember a provider message id (already hashed by the caller) of this ticket."""
+    await record_message_refs(session, [(ticket, ref_index, direction, message_id)])
+
+
+async def find_by_message_refs(
+    session: AsyncSession,
+    ref_indexes: Sequence[str],
+    *,
+    customer_id: uuid.UUID | None,
+    direction: Direction | None = None,
+) -> tuple[Ticket, str] | None:
+    """The ticket of the first of ``ref_indexes`` (in the caller's order of
+    preference) that names a message of a ticket of this customer; with the
+    matching index. ``customer_id`` None: any customer's (bounces, which come
+    from a mail server, not from the customer)."""
+    if not ref_indexes:
+        return None
+    stmt = (
+        select(MessageRef.ref_index, Ticket)
+        .join(Ticket, Ticket.id == MessageRef.ticket_id)
+        .where(MessageRef.ref_index.in_(list(ref_indexes)))
+    )
+    if customer_id is not None:
+        stmt = stmt.where(Ticket.customer_id == customer_id)
+    if direction is not None:
+        stmt = stmt.where(MessageRef.direction == direction.value)
+    rows = (await session.execute(stmt.order_by(MessageRef.id.desc()))).all()
+    by_ref: dict[str, Ticket] = {}
+    for ref, ticket in rows:
+        by_ref.setdefault(ref, ticket)
+    for ref in ref_indexes:
+        if ref in by_ref:
+            return by_ref[ref], ref
+    return None
+
+
+async def sent_external_ids(
+    session: AsyncSession, *, ticket_id: uuid.UUID, channel_id: uuid.UUID
+) -> list[str]:
+    """Provider ids of the customer's messages on this ticket and channel, oldest first
+    (replies reference them so the customer's mail program keeps one thread)."""
+    rows = await session.scalars(
+        select(Message.external_id)
+        .where(
+            Message.ticket_id == ticket_id,
+            Message.channel_id == channel_id,
+            Message.direction == Direction.INBOUND.value,
+            Message.external_id.is_not(None),
+        )
+        .order_by(Message.id.desc())
+        .limit(20)
+    )
+    return [r for r in reversed(rows.all()) if r]
+
+
+async def add_automatic_reply(
+    session: AsyncSession, ticket: Ticket, *, text: str, reason: str
+) -> Message:
+    """A reply the platform sends by itself (an acknowledgement): no author, marked
+    automatic so the channel says so and nobody's autoresponder answers it."""
+    now = utcnow()
+    message = Message(
+        ticket_id=ticket.id,
+        kind=MessageKind.REPLY.value,
+        direction=Direction.OUTBOUND.value,
+        channel=ticket.channel,
+        author_user_id=None,
+        author_customer_id=None,
+        body_text=text,
+        meta={"automatic": True, "reason": reason},
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    session.add(_event(ticket, None, "automatic_reply_added", message_id=str(message.id)))
+    ticket.updated_at = now
+    from frontdesk.channels.delivery import queue_delivery
+
+    await queue_delivery(session, ticket, message)
+    await session.flush()
     return message

@@ -1,0 +1,1 @@
+"""Files that came with messages: stored encrypted outside the database, listed in a table."""
