@@ -337,9 +337,15 @@ async def test_a_worker_killed_mid_batch_leaves_every_event_stored_exactly_once(
         assert await _count(runtime, tenant.id, Customer) == CUSTOMERS
         assert await _count(runtime, tenant.id, Ticket) == CONVERSATIONS
 
-        # The dead worker's unacknowledged jobs were handed back, not left stranded.
-        left = {k: v for k, v in _in_flight(rds, namespace).items() if k in stranded and v}
-        assert left == {}, f"jobs still held by the killed worker: {left}"
+        # The dead worker's unacknowledged jobs are handed back, not left stranded,
+        # once its heartbeat is old enough; by then the events they were sent for
+        # may well be done (a later job of the same tenant took them).
+        while True:
+            left = {k: v for k, v in _in_flight(rds, namespace).items() if k in stranded and v}
+            if not left:
+                break
+            assert time.monotonic() < deadline, f"jobs still held by the killed worker: {left}"
+            await asyncio.sleep(0.25)
 
         output = workers.output()
         resent = sum(
