@@ -15,6 +15,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from frontdesk.channels import SDK_VERSION
 from frontdesk.cli import main
 from frontdesk.demo import DEMO_PASSWORD
 
@@ -118,7 +119,7 @@ def test_keys_rotate_adds_a_version_and_rewraps(tmp_path: Path) -> None:
 def test_adapters_list_shows_installed_adapters() -> None:
     r = CliRunner().invoke(main, ["adapters", "list"])
     assert r.exit_code == 0, r.output
-    assert "channel SDK 1.0" in r.output
+    assert f"channel SDK {SDK_VERSION}" in r.output
     assert re.search(r"^webhook\s+\S+\s+Signed JSON webhook", r.output, re.M)
 
 

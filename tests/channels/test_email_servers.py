@@ -250,3 +250,5 @@ async def test_a_failed_poll_keeps_the_cursor_and_says_why(
     async with worker.db.session(tenant.id) as session:
         row = await session.get(ChannelCursor, (tenant.id, channel_id))
         assert row is not None and row.last_error and row.lease_owner is None
+    await drain(worker)  # leave nothing half-done for tests that sweep the database
+    assert len(await tickets_of(client, tenant)) == 1

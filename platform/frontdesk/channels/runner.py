@@ -39,7 +39,7 @@ from frontdesk.channels.models import ChannelCursor, ChannelInstance
 from frontdesk.channels.submission import submit
 from frontdesk.channels.types import InboundRequest
 from frontdesk.crypto.service import load_tenant_cipher
-from frontdesk.db import utcnow
+from frontdesk.db import session_tenant, utcnow
 from frontdesk.errors import InvalidInput
 from frontdesk.runtime import Runtime
 
@@ -99,7 +99,7 @@ async def schedule_polls(runtime: Runtime) -> list[uuid.UUID]:
 
 async def _ensure_cursor_row(session: AsyncSession, channel_id: uuid.UUID) -> None:
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    tenant_id = channels._tenant(session)
+    tenant_id = session_tenant(session.sync_session)
     await session.execute(
         insert(ChannelCursor)
         .values(tenant_id=tenant_id, channel_id=channel_id, polls=0)
