@@ -118,7 +118,7 @@ def test_keys_rotate_adds_a_version_and_rewraps(tmp_path: Path) -> None:
 def test_adapters_list_shows_installed_adapters() -> None:
     r = CliRunner().invoke(main, ["adapters", "list"])
     assert r.exit_code == 0, r.output
-    assert "channel SDK 1.0" in r.output
+    assert "channel SDK 1.1" in r.output
     assert re.search(r"^webhook\s+\S+\s+Signed JSON webhook", r.output, re.M)
 
 

@@ -11,6 +11,7 @@ from frontdesk.channels.models import (
     Delivery,
     InboundEvent,
 )
+from frontdesk.channels.transcripts import TranscriptRow
 from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
@@ -41,6 +42,7 @@ __all__ = [
     "Ticket",
     "TicketCounter",
     "TicketEvent",
+    "TranscriptRow",
     "User",
     "metadata",
 ]

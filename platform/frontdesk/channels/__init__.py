@@ -10,12 +10,14 @@ from __future__ import annotations
 from frontdesk.channels.adapter import ChannelAdapter, ChannelContext, PollResult, Submit
 from frontdesk.channels.errors import (
     ChannelError,
+    ChannelNotFound,
     ConfigInvalid,
     MalformedPayload,
     SignatureInvalid,
 )
 from frontdesk.channels.hookspecs import hookimpl
 from frontdesk.channels.html import sanitise_html
+from frontdesk.channels.live import ChannelGateway, ChannelServices, OpenChannel, TranscriptEntry
 from frontdesk.channels.types import (
     SECRET,
     Attachment,
@@ -35,7 +37,9 @@ from frontdesk.channels.types import (
 )
 
 #: The SDK's version. Minor versions only add; a major version may break.
-SDK_VERSION = "1.0"
+#: 1.1 added live channels: ``ChannelContext.services`` (pub/sub, transcripts),
+#: the ``channel_gateway`` dependency of adapter routes, ``ChannelNotFound``.
+SDK_VERSION = "1.1"
 
 __all__ = [
     "SDK_VERSION",
@@ -47,6 +51,9 @@ __all__ = [
     "ChannelError",
     "ChannelEvent",
     "ChannelEventKind",
+    "ChannelGateway",
+    "ChannelNotFound",
+    "ChannelServices",
     "ConfigInvalid",
     "ContactKindName",
     "ContactRef",
@@ -55,12 +62,14 @@ __all__ = [
     "InboundMessage",
     "InboundRequest",
     "MalformedPayload",
+    "OpenChannel",
     "OutboundMessage",
     "Parsed",
     "PollResult",
     "SignatureInvalid",
     "Submit",
     "ThreadHints",
+    "TranscriptEntry",
     "WebhookReply",
     "hookimpl",
     "sanitise_html",
