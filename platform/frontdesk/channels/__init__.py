@@ -18,6 +18,7 @@ from frontdesk.channels.errors import (
 from frontdesk.channels.hookspecs import hookimpl
 from frontdesk.channels.html import sanitise_html
 from frontdesk.channels.live import ChannelGateway, ChannelServices, OpenChannel, TranscriptEntry
+from frontdesk.channels.masking import mask_sensitive_numbers
 from frontdesk.channels.types import (
     SECRET,
     Attachment,
@@ -38,7 +39,8 @@ from frontdesk.channels.types import (
 
 #: The SDK's version. Minor versions only add; a major version may break.
 #: 1.1 added live channels: ``ChannelContext.services`` (pub/sub, transcripts),
-#: the ``channel_gateway`` dependency of adapter routes, ``ChannelNotFound``.
+#: the ``channel_gateway`` dependency of adapter routes, ``ChannelNotFound``,
+#: ``mask_sensitive_numbers`` (for what an adapter keeps itself, as transcripts).
 SDK_VERSION = "1.1"
 
 __all__ = [
@@ -72,5 +74,6 @@ __all__ = [
     "TranscriptEntry",
     "WebhookReply",
     "hookimpl",
+    "mask_sensitive_numbers",
     "sanitise_html",
 ]

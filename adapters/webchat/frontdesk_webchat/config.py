@@ -1,0 +1,46 @@
+"""What an admin configures for one web chat channel (secret fields marked)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from frontdesk.channels import SECRET
+
+PrechatField = Literal["name", "email", "topic"]
+
+
+class WebchatConfig(msgspec.Struct, frozen=True, kw_only=True):
+    #: Signs visitors' session tokens and the widget server's own requests to
+    #: the intake. Never leaves Frontdesk.
+    secret: Annotated[str, SECRET, msgspec.Meta(min_length=16)]
+    #: Shared with the host site's backend, which signs its logged-in users
+    #: (identity verification): ``hex(HMAC-SHA256(identity_secret, user_id + ":" + email))``.
+    #: Empty: no visitor can claim an identity.
+    identity_secret: Annotated[str, SECRET] = ""
+    #: When set, a visitor who is not verified cannot claim an identity: an
+    #: email typed into the pre-chat form is not used to find the customer.
+    verification_required: bool = False
+    #: Origins (``https://shop.example.com``) whose pages may open the widget's
+    #: socket. Empty: any origin.
+    allowed_origins: list[Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s]+$")]] = []
+    #: The widget's header and first line.
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] = "Chat with us"
+    greeting: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    #: Pre-chat form: what a visitor is asked before the first message.
+    prechat_fields: list[PrechatField] = []
+    #: Longest visitor message, in characters; a longer one is refused.
+    max_message_chars: Annotated[int, msgspec.Meta(ge=1, le=20_000)] = 2000
+    #: Largest frame the socket reads, in bytes; a larger one is refused.
+    max_frame_bytes: Annotated[int, msgspec.Meta(ge=256, le=1_000_000)] = 16_384
+    #: Messages a visitor may send per minute (bursts up to the same number).
+    visitor_messages_per_minute: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 20
+    #: Messages all visitors from one IP address may send per minute, per app process.
+    ip_messages_per_minute: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 120
+    #: Frames of any kind a socket may send per second (bursts up to twice that).
+    frames_per_second: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
+    #: Refusals in a row after which the socket is closed (4429).
+    max_refusals: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 30
+    #: How long delivering one reply may take (record + publish), in seconds.
+    deliver_timeout: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
