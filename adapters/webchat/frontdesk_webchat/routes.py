@@ -21,6 +21,7 @@ import msgspec
 from litestar import Response, WebSocket, get, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath
 
 from frontdesk.channels import (
     ChannelGateway,
@@ -382,7 +383,7 @@ async def _until_first(*coros: Any) -> None:
 @websocket("/ws/{public_id:str}")
 async def visitor_socket(
     socket: WebSocket[Any, Any, Any],
-    public_id: str,
+    public_id: FromPath[str],
     channel_gateway: NamedDependency[ChannelGateway],
 ) -> None:
     """A visitor's live conversation; the protocol is in this module's docstring and README."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import msgspec
 
@@ -41,6 +41,7 @@ class TranscriptEntry(msgspec.Struct, frozen=True, kw_only=True):
     data: bytes
 
 
+@runtime_checkable
 class ChannelServices(Protocol):
     """The platform's services for one channel instance (every name is scoped to it).
 
@@ -85,6 +86,7 @@ class ChannelServices(Protocol):
         ...
 
 
+@runtime_checkable
 class OpenChannel(Protocol):
     """One active channel instance, opened by its public id for an adapter's route."""
 
@@ -106,6 +108,7 @@ class OpenChannel(Protocol):
         ...
 
 
+@runtime_checkable
 class ChannelGateway(Protocol):
     """What an adapter's routes get as the ``channel_gateway`` dependency."""
 
