@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from channels.webchat_live import (
     IDENTITY_SECRET,
-    SHOP,
     Visitor,
     WebchatChannel,
     agent_entry,

@@ -143,7 +143,9 @@ async def messages_of(
     return items
 
 
-async def reply(http: httpx.AsyncClient, tenant: TenantUnderTest, ticket_id: str, text: str) -> None:
+async def reply(
+    http: httpx.AsyncClient, tenant: TenantUnderTest, ticket_id: str, text: str
+) -> None:
     r = await http.post(
         f"/api/v1/tickets/{ticket_id}/messages",
         headers=tenant.users["agent"].headers,

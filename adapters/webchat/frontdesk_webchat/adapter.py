@@ -40,9 +40,7 @@ def is_conversation(value: str | None) -> bool:
     return bool(value) and value is not None and value[:2] in ("v.", "u.") and len(value) <= 66
 
 
-async def record_and_publish(
-    adapter: WebchatAdapter, conversation: str, entry: Entry
-) -> int:
+async def record_and_publish(adapter: WebchatAdapter, conversation: str, entry: Entry) -> int:
     """Keep the entry in the transcript, then send it to the conversation's sockets."""
     services = adapter.context.services
     if services is None:

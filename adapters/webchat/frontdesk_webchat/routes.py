@@ -111,7 +111,9 @@ class VisitorSocket:
             raise RuntimeError("the web chat adapter needs the platform's services (SDK 1.1)")
         self.services: ChannelServices = services
         self.address = socket.client.host if socket.client else "unknown"
-        self.frames = limits.Bucket(self.config.frames_per_second, 2 * self.config.frames_per_second)
+        self.frames = limits.Bucket(
+            self.config.frames_per_second, 2 * self.config.frames_per_second
+        )
         self.refusals = 0
         self._send_lock = asyncio.Lock()
         self._last_seq = 0
@@ -159,11 +161,11 @@ class VisitorSocket:
 
     async def receive(self) -> str | None:
         """The next text frame within the size limit; None after a refusal."""
-        event = await self.socket.receive()
+        event = cast("dict[str, Any]", await self.socket.receive())
         if event["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(detail="disconnected", code=event.get("code", 1000))
-        text: str | None = event.get("text")
-        raw: bytes | None = event.get("bytes")
+        text = cast("str | None", event.get("text"))
+        raw = cast("bytes | None", event.get("bytes"))
         size = len(text.encode()) if text is not None else len(raw or b"")
         if self.frames.take() is not None:
             await self.refuse("rate_limited", "too many frames; slow down", retry_after=1.0)
@@ -180,9 +182,10 @@ class VisitorSocket:
 
     def decode(self, text: str) -> VisitorFrame | str:
         try:
-            return _decoder.decode(text)
+            frame: VisitorFrame = _decoder.decode(text)
         except msgspec.DecodeError as exc:
             return str(exc)
+        return frame
 
     # -- the conversation ---------------------------------------------------------
 

@@ -59,7 +59,9 @@ def identity_valid(identity_secret: str, user_id: str, email: str, given: str) -
     return hmac.compare_digest(given.lower(), identity_hash(identity_secret, user_id, email))
 
 
-def conversation_key(secret: str, *, visitor_id: str | None = None, user_id: str | None = None) -> str:
+def conversation_key(
+    secret: str, *, visitor_id: str | None = None, user_id: str | None = None
+) -> str:
     """Opaque: a verified user's conversation is the same on every device, and
     names neither the user nor their email (keys end up in tables and topics)."""
     if user_id is not None:

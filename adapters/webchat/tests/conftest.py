@@ -145,9 +145,7 @@ def outbound_message() -> OutboundMessage:
 
 
 @pytest.fixture
-def adapter(
-    channel_config: WebchatConfig, channel_context: ChannelContext
-) -> WebchatAdapter:
+def adapter(channel_config: WebchatConfig, channel_context: ChannelContext) -> WebchatAdapter:
     return WebchatAdapter(channel_config, channel_context)
 
 

@@ -1,4 +1,4 @@
-"""The Frontdesk contract kit's suite, run against the web chat adapter (fixtures in conftest.py)."""
+"""The contract kit's suite, run against the web chat adapter (fixtures in conftest.py)."""
 
 from __future__ import annotations
 

@@ -40,18 +40,17 @@ class PlatformGateway:
 
     async def open(self, kind: str, public_id: str) -> PlatformOpenChannel:
         runtime = self._runtime
-        async with runtime.db.sessions() as session:
-            async with session.begin():
-                try:
-                    endpoint = await channels.find_endpoint(session, public_id)
-                    await enter_tenant(session, endpoint.tenant_id)
-                    channel = await channels.get_channel(session, endpoint.channel_id)
-                except NotFound:
-                    raise ChannelNotFound("no such channel") from None
-                if not channel.is_active or channel.kind != kind:
-                    raise ChannelNotFound("no such channel")
-                cipher = await load_tenant_cipher(session, runtime.keyring, endpoint.tenant_id)
-                adapter = channels.build_adapter(runtime, cipher, channel, public_id)
+        async with runtime.db.sessions() as session, session.begin():
+            try:
+                endpoint = await channels.find_endpoint(session, public_id)
+                await enter_tenant(session, endpoint.tenant_id)
+                channel = await channels.get_channel(session, endpoint.channel_id)
+            except NotFound:
+                raise ChannelNotFound("no such channel") from None
+            if not channel.is_active or channel.kind != kind:
+                raise ChannelNotFound("no such channel")
+            cipher = await load_tenant_cipher(session, runtime.keyring, endpoint.tenant_id)
+            adapter = channels.build_adapter(runtime, cipher, channel, public_id)
         return PlatformOpenChannel(runtime, adapter, public_id)
 
 
