@@ -9,6 +9,7 @@ wait is bounded and fails rather than hangs.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -27,6 +28,8 @@ from channels.webchat_live import (
     wait_for,
 )
 from conftest import TenantUnderTest, drain
+from crypto.test_contacts_at_rest import _dump_everything
+from frontdesk.config import Settings
 from frontdesk.channels.transcripts import TranscriptRow
 from frontdesk.runtime import Runtime
 from frontdesk_webchat import identity_hash
@@ -300,3 +303,39 @@ async def test_two_app_processes_on_one_redis(
         await visitor.close()
         second.jobs.stop_worker()
         await asyncio.sleep(0)
+
+
+async def test_visitors_emails_are_stored_only_encrypted(
+    live: LiveServer,
+    http: httpx.AsyncClient,
+    tenant: TenantUnderTest,
+    channel: WebchatChannel,
+    worker: Runtime,
+    settings: Settings,
+) -> None:
+    """Verified and pre-chat emails become contact points; no table holds them in the clear."""
+    tag = uuid.uuid4().hex[:10]
+    verified_email, typed_email = f"wc-{tag}@example.com", f"pc-{tag}@example.com"
+    user = f"shop-user-{tag}"
+    verified = await Visitor.connect(live, channel)
+    await verified.hello(
+        identity={
+            "user_id": user,
+            "email": verified_email,
+            "user_hash": identity_hash(IDENTITY_SECRET, user, verified_email),
+        }
+    )
+    await verified.say(f"hello, I am {user}")
+    typed = await Visitor.connect(live, channel)
+    await typed.hello()
+    await typed.send({"type": "prechat", "name": "Pat", "email": typed_email})
+    await typed.say("hello from the pre-chat form")
+    await drain(worker)
+    for ticket in await tickets_of(http, tenant):
+        await reply(http, tenant, ticket["id"], "Thanks for writing.")
+    await drain(worker)
+    dump = await _dump_everything(settings)
+    for needle in (verified_email, typed_email, f"wc-{tag}", f"pc-{tag}"):
+        assert needle not in dump
+    for socket in (verified, typed):
+        await socket.close()
