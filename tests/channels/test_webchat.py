@@ -29,13 +29,14 @@ from channels.webchat_live import (
 )
 from conftest import TenantUnderTest, drain
 from crypto.test_contacts_at_rest import _dump_everything
-from frontdesk.config import Settings
 from frontdesk.channels.transcripts import TranscriptRow
+from frontdesk.config import Settings
 from frontdesk.runtime import Runtime
 from frontdesk_webchat import identity_hash
-from realtime.live import WAIT, LiveServer, RedisRuntimes, serve
 
-pytest_plugins = ["realtime.conftest"]
+# The Redis runtimes of the realtime tests: one per app process.
+from realtime.conftest import _redis_available, redis_runtimes  # noqa: F401
+from realtime.live import WAIT, LiveServer, RedisRuntimes, serve
 
 
 @pytest.fixture
@@ -278,7 +279,9 @@ async def test_an_unknown_channel_is_refused(live: LiveServer) -> None:
 
 
 async def test_two_app_processes_on_one_redis(
-    redis_runtimes: RedisRuntimes, client: httpx.AsyncClient, tenant: TenantUnderTest
+    redis_runtimes: RedisRuntimes,  # noqa: F811 - the fixture imported above
+    client: httpx.AsyncClient,
+    tenant: TenantUnderTest,
 ) -> None:
     """The visitor's socket on one process; the agent's reply through the other."""
     channel = await make_webchat_channel(client, tenant)
