@@ -123,6 +123,10 @@ class ChannelAdapter(Generic[ConfigT]):
     def routes(cls) -> Sequence[Any]:
         """Extra Litestar route handlers of this adapter (a widget script, a
         visitor websocket), mounted under ``/channels/{kind}/``. Default: none.
+
+        A handler may take the ``channel_gateway`` dependency (SDK 1.1, a
+        ``ChannelGateway``) to open a channel by its public id and submit to
+        the intake; see ``frontdesk.channels.live``.
         """
         return ()
 
