@@ -9,12 +9,14 @@ wait is bounded and fails rather than hangs.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from sqlalchemy import select
+from websockets.asyncio.client import connect
 
 from channels.webchat_live import (
     IDENTITY_SECRET,
@@ -29,6 +31,7 @@ from channels.webchat_live import (
 )
 from conftest import TenantUnderTest, drain
 from crypto.test_contacts_at_rest import _dump_everything
+from frontdesk.channels.models import InboundEvent
 from frontdesk.channels.transcripts import TranscriptRow
 from frontdesk.config import Settings
 from frontdesk.runtime import Runtime
@@ -342,3 +345,43 @@ async def test_visitors_emails_are_stored_only_encrypted(
         assert needle not in dump
     for socket in (verified, typed):
         await socket.close()
+
+
+async def test_agents_see_the_visitor_typing_and_reading(
+    live: LiveServer,
+    http: httpx.AsyncClient,
+    tenant: TenantUnderTest,
+    channel: WebchatChannel,
+    worker: Runtime,
+) -> None:
+    visitor = await Visitor.connect(live, channel)
+    await visitor.hello()
+    await visitor.say("hello?")
+    await drain(worker)
+    [ticket] = await tickets_of(http, tenant)
+    await reply(http, tenant, ticket["id"], "Hi! How can I help?")
+    await drain(worker)
+    [answer] = [f for f in await visitor.until(agent_entry) if agent_entry(f)]
+
+    async with connect(
+        f"{live.ws_url}/ws/inbox?access_token={tenant.users['agent'].token}", open_timeout=WAIT
+    ) as inbox:
+        assert json.loads(await asyncio.wait_for(inbox.recv(), WAIT))["type"] == "ready"
+        await visitor.send({"type": "typing"})
+        await visitor.send({"type": "typing"})  # within a few seconds: not passed on again
+        await visitor.send({"type": "read", "seq": answer["seq"]})
+        await drain(worker)
+        kinds = []
+        while len(kinds) < 2:
+            frame = json.loads(await asyncio.wait_for(inbox.recv(), WAIT))
+            if frame["type"] == "channel.activity":
+                assert frame["ticket_id"] == ticket["id"]
+                kinds.append(frame["data"]["kind"])
+        # Two jobs on two worker threads: either may be published first.
+        assert sorted(kinds) == ["read", "typing"]
+    async with worker.db.session(tenant.id) as session:
+        typing = await session.scalars(
+            select(InboundEvent.id).where(InboundEvent.external_id.contains(":typing:"))
+        )
+        assert len(typing.all()) == 1
+    await visitor.close()

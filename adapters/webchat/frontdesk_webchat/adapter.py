@@ -13,6 +13,7 @@ import msgspec
 from frontdesk.channels import (
     Capabilities,
     ChannelAdapter,
+    ChannelEvent,
     ContactRef,
     DeliveryReceipt,
     InboundMessage,
@@ -26,7 +27,7 @@ from frontdesk.channels import (
 from frontdesk_webchat._version import __version__
 from frontdesk_webchat.config import WebchatConfig
 from frontdesk_webchat.signing import SIGNATURE_HEADER, body_signature_valid
-from frontdesk_webchat.wire import Entry, EntryFrame, IntakeMessage
+from frontdesk_webchat.wire import Entry, EntryFrame, IntakeActivity, IntakeBody
 
 _frame_encoder = msgspec.json.Encoder()
 
@@ -62,7 +63,7 @@ class WebchatAdapter(ChannelAdapter[WebchatConfig]):
     # A verified visitor (or one who gave an email in the pre-chat form) is
     # found by email, so their chats join that customer's history.
     contact_kinds = frozenset({"webchat", "email"})
-    capabilities = Capabilities(threads=True, max_length=20_000)
+    capabilities = Capabilities(threads=True, typing=True, read_receipts=True, max_length=20_000)
 
     async def verify(self, request: InboundRequest) -> None:
         """Only the widget server signs: a browser cannot post to the webhook URL."""
@@ -72,20 +73,32 @@ class WebchatAdapter(ChannelAdapter[WebchatConfig]):
 
     async def parse(self, request: InboundRequest) -> Parsed:
         try:
-            body = msgspec.json.decode(request.body, type=IntakeMessage)
+            body = msgspec.json.decode(request.body, type=IntakeBody)
         except msgspec.DecodeError as exc:
             raise MalformedPayload(f"not a web chat message: {exc}") from None
+        sender = ContactRef(
+            kind=body.sender.kind, value=body.sender.value, display_name=body.sender.name
+        )
+        if isinstance(body, IntakeActivity):
+            return Parsed(
+                events=[
+                    ChannelEvent(
+                        external_id=f"{body.conversation}:{body.kind}:{body.id}",
+                        kind=body.kind,
+                        sender=sender,
+                        thread=ThreadHints(conversation_id=body.conversation),
+                        occurred_at=body.sent_at,
+                        data={"seq": body.seq} if body.seq is not None else {},
+                    )
+                ]
+            )
         if not body.text.strip():
             raise MalformedPayload("an empty message")
         return Parsed(
             messages=[
                 InboundMessage(
                     external_id=f"{body.conversation}:{body.id}",
-                    sender=ContactRef(
-                        kind=body.sender.kind,
-                        value=body.sender.value,
-                        display_name=body.sender.name,
-                    ),
+                    sender=sender,
                     text=body.text,
                     subject=body.topic,
                     thread=ThreadHints(conversation_id=body.conversation),

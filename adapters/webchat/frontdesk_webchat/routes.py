@@ -13,9 +13,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
+import uuid
 from collections.abc import AsyncIterator
 from importlib import resources
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import msgspec
 from litestar import Response, WebSocket, get, websocket
@@ -42,13 +44,16 @@ from frontdesk_webchat.wire import (
     ErrorCode,
     ErrorFrame,
     Hello,
+    IntakeActivity,
     IntakeMessage,
     IntakeSender,
     Ping,
     Pong,
     Prechat,
+    Read,
     Say,
     ServerFrame,
+    Typing,
     VisitorFrame,
     Welcome,
 )
@@ -64,6 +69,8 @@ CLOSE_UNAVAILABLE = 4503
 HELLO_TIMEOUT_S = 15.0
 #: Entries sent on (re)connection, at most: the rest of a long history is not replayed.
 REPLAY_LIMIT = 500
+#: A visitor's typing is passed on to agents at most this often.
+TYPING_EVERY_S = 3.0
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(VisitorFrame)
@@ -117,6 +124,8 @@ class VisitorSocket:
         self.refusals = 0
         self._send_lock = asyncio.Lock()
         self._last_seq = 0
+        self._typing_at = -TYPING_EVERY_S
+        self._read_seq = 0
         # Who is talking, settled by hello.
         self.visitor_id = ""
         self.conversation = ""
@@ -288,18 +297,59 @@ class VisitorSocket:
                     id=frame.id,
                 )
                 return
-        sender = self.sender or IntakeSender(kind="webchat", value=self.visitor_id)
+        sender = self._sender()
         now = dt.datetime.now(dt.UTC)
-        body = _encoder.encode(
-            IntakeMessage(
-                id=frame.id,
-                conversation=self.conversation,
-                sender=sender,
-                text=text,
-                sent_at=now,
-                topic=self.topic,
-            )
+        message = IntakeMessage(
+            id=frame.id,
+            conversation=self.conversation,
+            sender=sender,
+            text=text,
+            sent_at=now,
+            topic=self.topic,
         )
+        if not await self._submit(message, frame.id):
+            return
+        entry = Entry(
+            id=f"v-{frame.id}",
+            author="visitor",
+            text=mask_sensitive_numbers(text),
+            at=now,
+            name=sender.name,
+        )
+        seq = await record_and_publish(self.adapter, self.conversation, entry)
+        await self.send(Ack(id=frame.id, seq=seq))
+
+    def _sender(self) -> IntakeSender:
+        return self.sender or IntakeSender(kind="webchat", value=self.visitor_id)
+
+    async def activity(self, kind: Literal["typing", "read"], seq: int | None = None) -> None:
+        """Shown to agents live. At most one typing signal per few seconds is
+        passed on, and a read receipt only when it moves forward: the rest are
+        dropped without an answer (the socket's frame limit still counts them)."""
+        now = time.monotonic()
+        if kind == "typing":
+            if now - self._typing_at < TYPING_EVERY_S:
+                return
+            self._typing_at = now
+        else:
+            assert seq is not None
+            seq = min(seq, self._last_seq)
+            if seq <= self._read_seq:
+                return
+            self._read_seq = seq
+        event = IntakeActivity(
+            id=uuid.uuid4().hex,
+            kind=kind,
+            conversation=self.conversation,
+            sender=self._sender(),
+            sent_at=dt.datetime.now(dt.UTC),
+            seq=seq,
+        )
+        await self._submit(event, None)
+
+    async def _submit(self, item: IntakeMessage | IntakeActivity, id: str | None) -> bool:
+        """Through the intake, signed; False (with an error sent) when refused."""
+        body = _encoder.encode(item)
         request = InboundRequest(
             method="POST",
             url=self.adapter.context.webhook_url,
@@ -313,21 +363,13 @@ class VisitorSocket:
         try:
             await self.channel.submit(request)
         except (MalformedPayload, SignatureInvalid) as exc:
-            await self.refuse("message_invalid", f"the message was refused: {exc}", id=frame.id)
-            return
+            await self.refuse("message_invalid", f"the message was refused: {exc}", id=id)
+            return False
         except ChannelNotFound:
             await self.refuse(
                 "channel_not_found", "this chat has been switched off", close=CLOSE_NOT_FOUND
             )
-        entry = Entry(
-            id=f"v-{frame.id}",
-            author="visitor",
-            text=mask_sensitive_numbers(text),
-            at=now,
-            name=sender.name,
-        )
-        seq = await record_and_publish(self.adapter, self.conversation, entry)
-        await self.send(Ack(id=frame.id, seq=seq))
+        return True
 
     async def forward(self, live: AsyncIterator[bytes]) -> None:
         async for data in live:
@@ -349,6 +391,10 @@ class VisitorSocket:
                 await self.say(frame)
             elif isinstance(frame, Prechat):
                 await self.prechat(frame)
+            elif isinstance(frame, Typing):
+                await self.activity("typing")
+            elif isinstance(frame, Read):
+                await self.activity("read", frame.seq)
             elif isinstance(frame, Ping):
                 await self.send(Pong())
             else:

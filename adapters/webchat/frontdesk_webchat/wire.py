@@ -23,7 +23,9 @@ class IntakeSender(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     name: Short | None = None
 
 
-class IntakeMessage(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class IntakeMessage(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag="message"
+):
     """One visitor message, as the socket handler submits it to the intake."""
 
     id: ClientId
@@ -32,6 +34,23 @@ class IntakeMessage(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
     sent_at: dt.datetime
     topic: Short | None = None
+
+
+class IntakeActivity(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag="activity"
+):
+    """The visitor is typing, or has read the conversation up to ``seq``: shown to
+    agents live, not kept on the ticket."""
+
+    id: ClientId
+    kind: Literal["typing", "read"]
+    conversation: ConversationKey
+    sender: IntakeSender
+    sent_at: dt.datetime
+    seq: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
+IntakeBody = IntakeMessage | IntakeActivity
 
 
 # --- frames from the visitor -------------------------------------------------------
@@ -65,11 +84,21 @@ class Say(msgspec.Struct, frozen=True, kw_only=True, tag="message", forbid_unkno
     text: str
 
 
+class Typing(msgspec.Struct, frozen=True, kw_only=True, tag="typing", forbid_unknown_fields=True):
+    pass
+
+
+class Read(msgspec.Struct, frozen=True, kw_only=True, tag="read", forbid_unknown_fields=True):
+    """The visitor has seen every entry up to ``seq``."""
+
+    seq: Annotated[int, msgspec.Meta(ge=0)]
+
+
 class Ping(msgspec.Struct, frozen=True, kw_only=True, tag="ping", forbid_unknown_fields=True):
     pass
 
 
-VisitorFrame = Hello | Prechat | Say | Ping
+VisitorFrame = Hello | Prechat | Say | Typing | Read | Ping
 
 
 # --- what the transcript holds, and frames to the visitor ----------------------------

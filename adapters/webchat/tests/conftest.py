@@ -85,6 +85,7 @@ class LocalServices:
 
 def intake_body(**fields: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
+        "type": "message",
         "id": "m1",
         "conversation": CONVERSATION,
         "sender": {"kind": "webchat", "value": "kit-visitor-0123456789", "name": "Ada"},
@@ -172,6 +173,17 @@ def signed_requests() -> list[InboundRequest]:
                 topic="Billing",
             )
         ),
+        signed(
+            {
+                "type": "activity",
+                "id": "a1",
+                "kind": "read",
+                "conversation": CONVERSATION,
+                "sender": {"kind": "webchat", "value": "kit-visitor-0123456789"},
+                "sent_at": "2026-12-01T09:31:00Z",
+                "seq": 3,
+            }
+        ),
     ]
 
 
@@ -217,5 +229,8 @@ def malformed_requests() -> list[InboundRequest]:
         intake_body(sender={"kind": "phone", "value": "+14155550123"}),
         intake_body(sent_at="yesterday"),
         {**intake_body(), "tenant_id": "x"},
+        intake_body(type="unknown"),
+        {k: v for k, v in intake_body().items() if k != "type"},
+        {**intake_body(type="activity", kind="shouting"), "text": None},
     ]
     return [signed(body) for body in bodies]

@@ -131,6 +131,8 @@
   var retry = 0;
   var welcome = null;
   var outbox = [];        // messages typed while disconnected
+  var typingAt = 0;       // when the agents were last told the visitor is typing
+  var readSeq = 0;        // the last entry the agents were told the visitor has seen
 
   function setStatus(message) { status.textContent = message || ""; }
 
@@ -204,6 +206,7 @@
       } else if (frame.type === "entry") {
         lastSeq = Math.max(lastSeq, frame.seq);
         show(frame.entry, false);
+        markRead();
       } else if (frame.type === "error") {
         setStatus(frame.detail);
       }
@@ -216,11 +219,18 @@
     };
   }
 
+  function markRead() {
+    if (!panel.hidden && document.visibilityState === "visible" && lastSeq > readSeq) {
+      if (transmit({ type: "read", seq: lastSeq })) readSeq = lastSeq;
+    }
+  }
+
   function open() {
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
     launcher.setAttribute("aria-label", "Close chat");
     if (!ws) connect();
+    markRead();
     var first = needsPrechat() ? prechat.querySelector("input") : text;
     (first || text).focus();
   }
@@ -242,6 +252,11 @@
       compose.requestSubmit ? compose.requestSubmit() : compose.dispatchEvent(new Event("submit"));
     }
   });
+  text.addEventListener("input", function () {
+    var now = Date.now();
+    if (text.value && now - typingAt > 3000 && transmit({ type: "typing" })) typingAt = now;
+  });
+  document.addEventListener("visibilitychange", markRead);
   compose.addEventListener("submit", function (event) {
     event.preventDefault();
     var value = text.value.trim();
