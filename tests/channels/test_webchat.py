@@ -385,3 +385,24 @@ async def test_agents_see_the_visitor_typing_and_reading(
         )
         assert len(typing.all()) == 1
     await visitor.close()
+
+
+async def test_an_address_that_cannot_be_a_contact_point_is_refused_up_front(
+    live: LiveServer, channel: WebchatChannel
+) -> None:
+    """Else the message would be acknowledged and then fail ingestion, unseen by agents."""
+    visitor = await Visitor.connect(live, channel)
+    await visitor.hello()
+    await visitor.send({"type": "prechat", "name": "Pat", "email": "pat@localhost"})
+    assert (await visitor.next())["code"] == "message_invalid"
+    await visitor.close()
+    bad = {"user_id": "u1", "email": "not-an-address"}
+    verified = await Visitor.connect(live, channel)
+    await verified.send(
+        {
+            "type": "hello",
+            "identity": {**bad, "user_hash": identity_hash(IDENTITY_SECRET, **bad)},
+        }
+    )
+    assert (await verified.next())["code"] == "identity_invalid"
+    assert await verified.closed_code() == 4401

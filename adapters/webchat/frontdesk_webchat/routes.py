@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -87,6 +88,15 @@ def widget_script() -> Response[str]:
     )
 
 
+# Stricter than "has an @": the platform refuses an address that cannot be a
+# contact point, and a message from one would never reach a ticket.
+_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def looks_like_email(value: str) -> bool:
+    return len(value) <= 254 and _EMAIL.match(value) is not None
+
+
 def _origin_allowed(allowed: list[str], origin: str | None) -> bool:
     if not allowed:
         return True
@@ -132,6 +142,7 @@ class VisitorSocket:
         self.verified: Hello | None = None
         self.sender: IntakeSender | None = None
         self.topic: str | None = None
+        self.after = 0
 
     # -- sending -----------------------------------------------------------------
 
@@ -225,6 +236,12 @@ class VisitorSocket:
                     "the identity's user_hash is wrong for this user and email",
                     close=CLOSE_UNAUTHENTICATED,
                 )
+            if not looks_like_email(ident.email):
+                await self.refuse(
+                    "identity_invalid",
+                    "the identity's email is not an email address",
+                    close=CLOSE_UNAUTHENTICATED,
+                )
             self.verified = frame
             self.conversation = signing.conversation_key(secret, user_id=ident.user_id)
             self.sender = IntakeSender(kind="email", value=ident.email, name=ident.name)
@@ -262,7 +279,7 @@ class VisitorSocket:
                     "identity_not_accepted",
                     "this site verifies identities: an email typed here is not used",
                 )
-            elif "@" not in email or any(c.isspace() for c in email):
+            elif not looks_like_email(email):
                 await self.refuse("message_invalid", "that is not an email address")
                 return
             else:
