@@ -304,11 +304,20 @@ async def test_two_app_processes_on_one_redis(
 
             ticket_id = await wait_for(ticket_with_message, "the visitor's message never arrived")
             await reply(agent_http, tenant, ticket_id, "Yes, on the other process.")
-        [answer] = [f for f in await visitor.until(agent_entry) if agent_entry(f)]
-        assert answer["entry"]["text"] == "Yes, on the other process."
+            [answer] = [f for f in await visitor.until(agent_entry) if agent_entry(f)]
+            assert answer["entry"]["text"] == "Yes, on the other process."
+
+            async def recorded_sent() -> bool:
+                r = await agent_http.get(
+                    f"/api/v1/tickets/{ticket_id}/deliveries", headers=tenant.admin.headers
+                )
+                return [d["status"] for d in r.json()] == ["sent"]
+
+            # The visitor can see the reply a moment before the worker records
+            # it as sent; stopping the worker in between would leave it queued.
+            await wait_for(recorded_sent, "the delivery was never recorded as sent")
         await visitor.close()
         second.jobs.stop_worker()
-        await asyncio.sleep(0)
 
 
 async def test_visitors_emails_are_stored_only_encrypted(
