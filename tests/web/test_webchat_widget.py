@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from channels.webchat_live import make_webchat_channel, messages_of, reply, tickets_of
+from channels.webchat.live import make_webchat_channel, messages_of, reply, tickets_of
 from conftest import IN_CI, TenantUnderTest, drain
 from frontdesk.runtime import Runtime
 from realtime.live import WAIT, LiveServer, serve

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from websockets.asyncio.client import connect
 
-from channels.webchat_live import (
+from channels.webchat.live import (
     IDENTITY_SECRET,
     Visitor,
     WebchatChannel,
