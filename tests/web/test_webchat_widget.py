@@ -8,6 +8,7 @@ fails the test instead of skipping it.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -153,4 +154,53 @@ async def test_a_visitor_chats_with_an_agent_from_a_shops_page(
     await expect(page.locator(".entry")).to_have_text(
         ["Hello, my parcel is late", "It leaves the warehouse today."]
     )
+    await context.close()
+
+
+async def test_outside_opening_hours_the_widget_asks_for_an_email_first(
+    browser: Any,
+    shop: ShopPage,
+    live: LiveServer,
+    client: httpx.AsyncClient,
+    tenant: TenantUnderTest,
+    worker: Runtime,
+) -> None:
+    from playwright.async_api import expect
+
+    today = dt.datetime.now(dt.UTC).isoweekday()
+    channel = await make_webchat_channel(
+        client,
+        tenant,
+        allowed_origins=[shop.origin],
+        opening_hours=[
+            {"days": [d for d in range(1, 8) if d != today], "opens": "00:00", "closes": "24:00"}
+        ],
+        offline_message="We are away. Leave your email and we will write back.",
+    )
+    shop.html = PAGE.format(frontdesk=live.http_url, public_id=channel.public_id).encode()
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{shop.origin}/")
+    await page.locator("button.launcher").click()
+    await expect(page.locator(".entry.greeting")).to_have_text(
+        ["We are away. Leave your email and we will write back."]
+    )
+    # The pre-chat form comes first, its email required; the message box waits.
+    email = page.get_by_label("Your email")
+    await expect(email).to_be_visible()
+    await expect(page.locator("textarea")).to_be_hidden()
+    await page.get_by_label("Your name").fill("Pat")
+    await email.fill("pat@example.com")
+    await page.keyboard.press("Enter")
+    box = page.locator("textarea")
+    await expect(box).to_be_focused()
+    await box.fill("Can I return a gift?")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".entry.visitor:not(.pending)")).to_have_text(
+        ["Can I return a gift?"]
+    )
+    await drain(worker)
+    async with httpx.AsyncClient(base_url=live.http_url, timeout=WAIT) as http:
+        [ticket] = await tickets_of(http, tenant)
+        assert ticket["subject"] == "Message left outside opening hours"
     await context.close()

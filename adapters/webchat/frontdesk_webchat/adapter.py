@@ -100,9 +100,11 @@ class WebchatAdapter(ChannelAdapter[WebchatConfig]):
                     external_id=f"{body.conversation}:{body.id}",
                     sender=sender,
                     text=body.text,
-                    subject=body.topic,
+                    subject=body.topic
+                    or ("Message left outside opening hours" if body.offline else None),
                     thread=ThreadHints(conversation_id=body.conversation),
                     sent_at=body.sent_at,
+                    metadata={"offline": True} if body.offline else {},
                 )
             ]
         )

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
 from frontdesk.channels import SECRET
 
 PrechatField = Literal["name", "email", "topic"]
+Clock = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
+
+
+class OpeningHours(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Days (ISO: 1 is Monday, 7 Sunday) and the hours chats are answered live."""
+
+    days: list[Annotated[int, msgspec.Meta(ge=1, le=7)]]
+    opens: Clock
+    closes: Clock
+
+    def __post_init__(self) -> None:
+        if self.closes <= self.opens:
+            raise ValueError(f"opening hours close ({self.closes}) after they open ({self.opens})")
 
 
 class WebchatConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,3 +59,29 @@ class WebchatConfig(msgspec.Struct, frozen=True, kw_only=True):
     max_refusals: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 30
     #: How long delivering one reply may take (record + publish), in seconds.
     deliver_timeout: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
+    #: When chats are answered live; outside them the widget offers to leave a
+    #: message (with an email address). Empty: always.
+    opening_hours: list[OpeningHours] = []
+    #: The IANA time zone of the opening hours (``Asia/Shanghai``).
+    timezone: str = "UTC"
+    offline_message: Annotated[str, msgspec.Meta(max_length=500)] = (
+        "We are away right now. Leave a message and your email address, "
+        "and we will answer by email."
+    )
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r}") from None
+
+    def is_open(self, now: dt.datetime) -> bool:
+        """Whether ``now`` (aware) falls within the opening hours."""
+        if not self.opening_hours:
+            return True
+        local = now.astimezone(ZoneInfo(self.timezone))
+        clock = local.strftime("%H:%M")
+        return any(
+            local.isoweekday() in hours.days and hours.opens <= clock < hours.closes
+            for hours in self.opening_hours
+        )

@@ -143,6 +143,7 @@ class VisitorSocket:
         self.sender: IntakeSender | None = None
         self.topic: str | None = None
         self.after = 0
+        self.offline = False
 
     # -- sending -----------------------------------------------------------------
 
@@ -249,16 +250,32 @@ class VisitorSocket:
             self.conversation = signing.conversation_key(secret, visitor_id=self.visitor_id)
         self.after = frame.after
 
+    def _needs_email(self) -> bool:
+        """Outside opening hours a message is answered by email, so it needs one;
+        except where typed emails are not trusted (verification required)."""
+        return (
+            self.offline
+            and self.verified is None
+            and not self.config.verification_required
+            and (self.sender is None or self.sender.kind != "email")
+        )
+
     async def welcome(self) -> None:
+        self.offline = not self.config.is_open(dt.datetime.now(dt.UTC))
+        fields: list[str] = list(self.config.prechat_fields)
+        if self._needs_email():
+            fields += [f for f in ("name", "email") if f not in fields]
         await self.send(
             Welcome(
                 session=signing.session_token(self.config.secret, self.visitor_id),
                 verified=self.verified is not None,
                 title=self.config.title,
                 greeting=self.config.greeting,
-                prechat_fields=list(self.config.prechat_fields),
-                prechat_done=self.verified is not None or not self.config.prechat_fields,
+                prechat_fields=fields,
+                prechat_done=self.verified is not None or not fields,
                 max_message_chars=self.config.max_message_chars,
+                online=not self.offline,
+                offline_message=self.config.offline_message if self.offline else "",
             )
         )
         for item in await self.services.history(
@@ -314,6 +331,13 @@ class VisitorSocket:
                     id=frame.id,
                 )
                 return
+        if self._needs_email():
+            await self.refuse(
+                "email_required",
+                "we are away: leave your email address in the form, and we will answer by email",
+                id=frame.id,
+            )
+            return
         sender = self._sender()
         now = dt.datetime.now(dt.UTC)
         message = IntakeMessage(
@@ -323,6 +347,7 @@ class VisitorSocket:
             text=text,
             sent_at=now,
             topic=self.topic,
+            offline=self.offline,
         )
         if not await self._submit(message, frame.id):
             return

@@ -34,6 +34,8 @@ class IntakeMessage(
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
     sent_at: dt.datetime
     topic: Short | None = None
+    #: Left outside the channel's opening hours: to be answered by email.
+    offline: bool = False
 
 
 class IntakeActivity(
@@ -128,6 +130,10 @@ class Welcome(msgspec.Struct, frozen=True, kw_only=True, tag="welcome"):
     #: The pre-chat form was filled in (or is not asked) on this session.
     prechat_done: bool
     max_message_chars: int
+    #: Within opening hours; outside them, ``offline_message`` is shown and
+    #: a message is left with an email address, to be answered by email.
+    online: bool = True
+    offline_message: str = ""
 
 
 class Ack(msgspec.Struct, frozen=True, kw_only=True, tag="ack"):
@@ -149,6 +155,7 @@ ErrorCode = Literal[
     "too_large",
     "rate_limited",
     "message_invalid",
+    "email_required",
     "unavailable",
     "too_many_refusals",
 ]

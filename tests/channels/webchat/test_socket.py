@@ -9,9 +9,11 @@ wait is bounded and fails rather than hangs.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import uuid
 from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -415,3 +417,52 @@ async def test_an_address_that_cannot_be_a_contact_point_is_refused_up_front(
     )
     assert (await verified.next())["code"] == "identity_invalid"
     assert await verified.closed_code() == 4401
+
+
+async def test_outside_opening_hours_a_visitor_leaves_a_message_with_an_email(
+    live: LiveServer,
+    http: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    tenant: TenantUnderTest,
+    worker: Runtime,
+) -> None:
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).isoweekday()
+    closed_today = [
+        {"days": [d for d in range(1, 8) if d != today], "opens": "00:00", "closes": "24:00"}
+    ]
+    channel = await make_webchat_channel(
+        client, tenant, timezone="Asia/Shanghai", opening_hours=closed_today
+    )
+    visitor = await Visitor.connect(live, channel)
+    welcome = await visitor.hello()
+    assert welcome["online"] is False and "away" in welcome["offline_message"]
+    assert welcome["prechat_fields"] == ["name", "email"]
+    await visitor.send({"type": "message", "id": "m1", "text": "Can I return this?"})
+    assert (await visitor.next())["code"] == "email_required"
+    await visitor.send({"type": "prechat", "name": "Pat", "email": "pat@example.com"})
+    await visitor.say("Can I return this?")
+    await drain(worker)
+    [ticket] = await tickets_of(http, tenant)
+    assert ticket["subject"] == "Message left outside opening hours"
+    customer = (
+        await http.get(f"/api/v1/customers/{ticket['customer_id']}", headers=tenant.admin.headers)
+    ).json()
+    assert [c["kind"] for c in customer["contact_points"]] == ["email"]
+    await visitor.close()
+
+
+async def test_opening_hours_and_time_zones_are_checked_when_saved(
+    client: httpx.AsyncClient, tenant: TenantUnderTest
+) -> None:
+    for config in (
+        {"timezone": "Mars/Olympus_Mons"},
+        {"opening_hours": [{"days": [1], "opens": "18:00", "closes": "09:00"}]},
+        {"opening_hours": [{"days": [8], "opens": "09:00", "closes": "18:00"}]},
+    ):
+        r = await client.post(
+            "/api/v1/channels",
+            headers=tenant.admin.headers,
+            json={"kind": "webchat", "name": "bad", "config": {"secret": "s" * 20, **config}},
+        )
+        assert r.status_code == 400, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")

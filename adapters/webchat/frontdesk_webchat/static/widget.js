@@ -45,6 +45,7 @@
   var CSS = [
     ":host { all: initial; }",
     "*, *::before, *::after { box-sizing: border-box; }",
+    "[hidden] { display: none !important; }",
     ".fd { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000;",
     "  font: 14px/1.4 system-ui, -apple-system, 'Segoe UI', sans-serif; color: #1b1f24; }",
     ".launcher { width: 56px; height: 56px; border-radius: 50%; border: 0; cursor: pointer;",
@@ -55,7 +56,6 @@
     ".panel { position: absolute; right: 0; bottom: 70px; width: 340px; max-width: calc(100vw - 40px);",
     "  height: 460px; max-height: calc(100vh - 110px); display: flex; flex-direction: column;",
     "  background: #fff; border-radius: 12px; overflow: hidden; box-shadow: 0 8px 30px rgba(0,0,0,.25); }",
-    ".panel[hidden] { display: none; }",
     "header { display: flex; align-items: center; justify-content: space-between;",
     "  padding: 10px 14px; background: #2454d6; color: #fff; }",
     "header h2 { font-size: 15px; margin: 0; font-weight: 600; }",
@@ -167,8 +167,10 @@
       var id = "fd-pre-" + name;
       prechat.appendChild(el("label", { "for": id }, name === "topic" ? "What is it about?" :
         name === "email" ? "Your email" : "Your name"));
-      prechat.appendChild(el("input", { id: id, name: name, type: name === "email" ? "email" : "text",
-        autocomplete: name === "email" ? "email" : name === "name" ? "name" : "off" }));
+      var input = el("input", { id: id, name: name, type: name === "email" ? "email" : "text",
+        autocomplete: name === "email" ? "email" : name === "name" ? "name" : "off" });
+      if (name === "email" && welcome && !welcome.online) input.required = true;
+      prechat.appendChild(input);
     });
     prechat.appendChild(el("button", { "class": "start", type: "submit" }, "Start chat"));
   }
@@ -198,6 +200,9 @@
         save(state);
         title.textContent = frame.title;
         if (frame.greeting && !seen.greeting) show({ id: "greeting", author: "greeting", text: frame.greeting });
+        if (!frame.online && frame.offline_message && !seen.offline) {
+          show({ id: "offline", author: "greeting", text: frame.offline_message });
+        }
         if (welcome.prechat_fields.length) buildPrechat(welcome.prechat_fields);
         if (state.prechat && !frame.prechat_done) transmit(Object.assign({ type: "prechat" }, state.prechat));
         render();
@@ -209,6 +214,14 @@
         markRead();
       } else if (frame.type === "error") {
         setStatus(frame.detail);
+        if (frame.code === "email_required") {
+          // Outside opening hours: ask again, this time with the email address.
+          delete state.prechat;
+          save(state);
+          render();
+          var input = prechat.querySelector("input[name=email]");
+          if (input) input.focus();
+        }
       }
     };
     ws.onclose = function (event) {
