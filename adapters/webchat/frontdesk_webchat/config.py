@@ -55,7 +55,7 @@ class WebchatConfig(msgspec.Struct, frozen=True, kw_only=True):
     ip_messages_per_minute: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 120
     #: Frames of any kind a socket may send per second (bursts up to twice that).
     frames_per_second: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
-    #: Refusals in a row after which the socket is closed (4429).
+    #: Refused frames after which the socket is closed (4429).
     max_refusals: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 30
     #: How long delivering one reply may take (record + publish), in seconds.
     deliver_timeout: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
