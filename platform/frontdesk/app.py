@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Response, Router, get
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from sqlalchemy import text
@@ -53,13 +54,22 @@ def adapter_routers(registry: Registry) -> list[Router]:
     """Each installed adapter's own routes, under ``/channels/{kind}/``.
 
     They take the same dependencies as the core's handlers (``runtime``,
-    ``db``), so a widget script or a visitor socket needs nothing else.
+    ``db``) and, the SDK's own (1.1), ``channel_gateway``: a visitor socket
+    opens its channel by public id and submits to the intake through it.
     """
+    from frontdesk.channels.gateway import provide_gateway
+
     routers = []
     for kind in registry.kinds():
         handlers = list(registry.get(kind).routes())
         if handlers:
-            routers.append(Router(path=f"/channels/{kind}", route_handlers=handlers))
+            routers.append(
+                Router(
+                    path=f"/channels/{kind}",
+                    route_handlers=handlers,
+                    dependencies={"channel_gateway": Provide(provide_gateway)},
+                )
+            )
     return routers
 
 

@@ -15,6 +15,7 @@ from frontdesk.channels.models import (
     InboundRejection,
     SenderWindow,
 )
+from frontdesk.channels.transcripts import TranscriptRow
 from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
@@ -57,6 +58,7 @@ __all__ = [
     "Ticket",
     "TicketCounter",
     "TicketEvent",
+    "TranscriptRow",
     "User",
     "metadata",
 ]

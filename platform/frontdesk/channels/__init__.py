@@ -10,12 +10,15 @@ from __future__ import annotations
 from frontdesk.channels.adapter import ChannelAdapter, ChannelContext, PollResult, Submit
 from frontdesk.channels.errors import (
     ChannelError,
+    ChannelNotFound,
     ConfigInvalid,
     MalformedPayload,
     SignatureInvalid,
 )
 from frontdesk.channels.hookspecs import hookimpl
 from frontdesk.channels.html import sanitise_html
+from frontdesk.channels.live import ChannelGateway, ChannelServices, OpenChannel, TranscriptEntry
+from frontdesk.channels.masking import mask_sensitive_numbers
 from frontdesk.channels.types import (
     SECRET,
     Attachment,
@@ -35,6 +38,9 @@ from frontdesk.channels.types import (
 )
 
 #: The SDK's version. Minor versions only add; a major version may break.
+#: 1.1 added live channels: ``ChannelContext.services`` (pub/sub, transcripts),
+#: the ``channel_gateway`` dependency of adapter routes, ``ChannelNotFound``,
+#: ``mask_sensitive_numbers`` (for what an adapter keeps itself, as transcripts).
 SDK_VERSION = "1.1"
 
 __all__ = [
@@ -47,6 +53,9 @@ __all__ = [
     "ChannelError",
     "ChannelEvent",
     "ChannelEventKind",
+    "ChannelGateway",
+    "ChannelNotFound",
+    "ChannelServices",
     "ConfigInvalid",
     "ContactKindName",
     "ContactRef",
@@ -55,13 +64,16 @@ __all__ = [
     "InboundMessage",
     "InboundRequest",
     "MalformedPayload",
+    "OpenChannel",
     "OutboundMessage",
     "Parsed",
     "PollResult",
     "SignatureInvalid",
     "Submit",
     "ThreadHints",
+    "TranscriptEntry",
     "WebhookReply",
     "hookimpl",
+    "mask_sensitive_numbers",
     "sanitise_html",
 ]

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
 
+from frontdesk.channels.live import ChannelServices
 from frontdesk.channels.types import (
     Capabilities,
     ContactKindName,
@@ -28,6 +29,10 @@ class ChannelContext(msgspec.Struct, frozen=True, kw_only=True):
     webhook_url: str
     #: The platform's public base URL (``FRONTDESK_PUBLIC_URL``).
     public_url: str
+    #: Pub/sub and transcripts for this channel (SDK 1.1), set when the
+    #: platform builds the adapter; ``None`` where there is no platform
+    #: (unit tests, the contract kit unless a test provides one).
+    services: ChannelServices | None = None
 
 
 class PollResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -122,6 +127,10 @@ class ChannelAdapter(Generic[ConfigT]):
     def routes(cls) -> Sequence[Any]:
         """Extra Litestar route handlers of this adapter (a widget script, a
         visitor websocket), mounted under ``/channels/{kind}/``. Default: none.
+
+        A handler may take the ``channel_gateway`` dependency (SDK 1.1, a
+        ``ChannelGateway``) to open a channel by its public id and submit to
+        the intake; see ``frontdesk.channels.live``.
         """
         return ()
 

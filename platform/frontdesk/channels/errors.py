@@ -17,3 +17,7 @@ class MalformedPayload(ChannelError):
 
 class ConfigInvalid(ChannelError):
     """A channel's configuration is unusable (checked when an admin saves it)."""
+
+
+class ChannelNotFound(ChannelError):
+    """No active channel of this kind has that public id (SDK 1.1: from ``ChannelGateway``)."""

@@ -28,5 +28,10 @@ def frontdesk_channel_adapters() -> list[type[ChannelAdapter[Any]]]:
     ``kind`` must be unique across everything installed; a clash, a missing
     class attribute or an ``sdk_versions`` that excludes this SDK stops
     start-up with a message naming the plugin.
+
+    Each class's ``routes()`` are mounted under ``/channels/{kind}/``; since
+    SDK 1.1 they may take the ``channel_gateway`` dependency, and adapters the
+    platform builds get ``context.services`` (pub/sub and transcripts), for
+    channels whose customers connect to Frontdesk itself (web chat).
     """
     raise NotImplementedError

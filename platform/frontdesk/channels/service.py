@@ -14,6 +14,7 @@ from frontdesk.audit.service import record
 from frontdesk.auth.service import Principal, get_team
 from frontdesk.channels.adapter import ChannelAdapter, ChannelContext
 from frontdesk.channels.errors import ConfigInvalid
+from frontdesk.channels.live_services import PlatformChannelServices
 from frontdesk.channels.models import ChannelEndpoint, ChannelInstance
 from frontdesk.channels.settings import decode_settings, encode_settings, settings_of
 from frontdesk.crypto.cipher import TenantCipher
@@ -263,5 +264,6 @@ def build_adapter(
         channel_id=str(channel.id),
         webhook_url=webhook_url(runtime, token),
         public_url=runtime.settings.public_url,
+        services=PlatformChannelServices(runtime, channel.tenant_id, channel.id),
     )
     return cls(config, context)
