@@ -62,7 +62,10 @@ async def after_inbound(
         )
         if listed:
             message.meta = {**message.meta, "attachments": listed}
-    await identity.mark_contact_working(session, point)
+    if point.failing_since is None or message.created_at >= point.failing_since:
+        # Written after the bounce (by its Date), so the address works again;
+        # mail written before it and ingested late does not say so.
+        await identity.mark_contact_working(session, point)
     settings = settings_of(channel.settings)
     if new_ticket and not automatic and settings.acknowledge_new_tickets:
         await tickets.add_automatic_reply(

@@ -245,6 +245,7 @@ async def _ingest_message(
             **({"automatic": automatic, "no_auto_reply": True} if automatic else {}),
         },
         received_at=msg.sent_at,
+        wakes=not automatic,
     )
     await arrival.after_inbound(
         session,

@@ -624,8 +624,10 @@ async def add_inbound_message(
     html: str | None,
     meta: dict[str, Any],
     received_at: dt.datetime | None = None,
+    wakes: bool = True,
 ) -> Message:
-    """A customer's message on the ticket; a ticket waiting on the customer reopens."""
+    """A customer's message on the ticket; a ticket waiting on the customer reopens,
+    unless ``wakes`` is False (automatic mail: an out-of-office reply is no answer)."""
     now = utcnow()
     message = Message(
         ticket_id=ticket.id,
@@ -647,7 +649,7 @@ async def add_inbound_message(
     await session.flush()
     session.add(_event(ticket, None, "message_received", message_id=str(message.id)))
     ticket.updated_at = now
-    if ticket.state == TicketState.PENDING.value:
+    if wakes and ticket.state == TicketState.PENDING.value:
         await change_state(session, None, ticket, TicketState.OPEN, reason="customer replied")
     await session.flush()
     return message
