@@ -73,6 +73,12 @@ async def test_the_whole_corpus_lands_as_messages_or_recorded_rejections(
     assert all(e.error for e in events if e.status == "failed")
     assert {r.digest for r in rejections} == set(refused)
     assert all(r.reason for r in rejections)
+    listed = await client.get(
+        f"/api/v1/channels/{channel.id}/rejections?limit=200", headers=tenant.admin.headers
+    )
+    assert listed.status_code == 200, listed.text
+    assert len(listed.json()["items"]) == len(refused)
+    assert {r["source"] for r in listed.json()["items"]} == {"webhook"}
     # Every message and event the adapter finds in the accepted mail is there,
     # once; every message became a message on a ticket.
     expected: set[str] = set()
@@ -274,3 +280,41 @@ def _with_attachment(content: bytes, filename: str, *, small: bytes | None = Non
         'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
     )
     return (head + "".join(parts) + "--b--\r\n").encode()
+
+
+async def test_bad_channel_settings_are_refused_and_nothing_is_written(
+    client: httpx.AsyncClient, tenant: TenantUnderTest
+) -> None:
+    for settings in (
+        {"closed_ticket_reply": "maybe"},
+        {"sender_rate_limit": 0},
+        {"max_attachment_bytes": 10**12},
+        {"no_such_setting": True},
+    ):
+        r = await client.post(
+            "/api/v1/channels",
+            headers=tenant.admin.headers,
+            json={
+                "kind": "email",
+                "name": "bad",
+                "config": {"from_address": SUPPORT},
+                "settings": settings,
+            },
+        )
+        assert r.status_code == 400, (settings, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    listed = await client.get("/api/v1/channels", headers=tenant.admin.headers)
+    assert listed.json() == []
+    channel = await make_email_channel(client, tenant, settings={"sender_rate_limit": 5})
+    r = await client.patch(
+        f"/api/v1/channels/{channel.id}",
+        headers=tenant.admin.headers,
+        json={"name": "renamed", "settings": {"closed_ticket_reply": "never"}},
+    )
+    assert r.status_code == 400, r.text
+    after = (
+        await client.get(f"/api/v1/channels/{channel.id}", headers=tenant.admin.headers)
+    ).json()
+    assert after["name"] == "support mail"
+    assert after["settings"]["sender_rate_limit"] == 5
+    assert after["settings"]["closed_ticket_reply"] == "follow_up"

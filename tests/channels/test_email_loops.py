@@ -69,6 +69,13 @@ async def test_an_auto_reply_storm_gets_no_answer_and_no_new_tickets(
     assert ack["Auto-Submitted"] == "auto-replied"
     assert ticket["number"] in ack.get_content()
     ack_id = str(ack["Message-ID"])
+    # The agent asks something and waits for the customer (pending).
+    r = await client.post(
+        f"/api/v1/tickets/{ticket['id']}/state",
+        headers=tenant.admin.headers,
+        json={"state": "pending"},
+    )
+    assert r.status_code == 200, r.text
 
     # Their autoresponder answers the acknowledgement, and goes on answering
     # whatever comes back: 50 out-of-office mails, half threaded on our last
@@ -78,7 +85,9 @@ async def test_an_auto_reply_storm_gets_no_answer_and_no_new_tickets(
         assert (await post_mail(client, channel, raw)).status_code == 200
     await drain(worker)
 
-    assert [t["id"] for t in await tickets_of(client, tenant)] == [ticket["id"]]
+    tickets = await tickets_of(client, tenant)
+    assert [t["id"] for t in tickets] == [ticket["id"]]
+    assert tickets[0]["state"] == "pending"  # an out-of-office reply is no answer
     assert len(smtp_server.messages) == 1  # nothing answered the storm
     assert await count_rows(worker, tenant.id, Delivery) == 1
     messages = await messages_of(client, tenant, ticket["id"])

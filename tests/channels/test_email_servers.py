@@ -252,3 +252,45 @@ async def test_a_failed_poll_keeps_the_cursor_and_says_why(
         assert row is not None and row.last_error and row.lease_owner is None
     await drain(worker)  # leave nothing half-done for tests that sweep the database
     assert len(await tickets_of(client, tenant)) == 1
+
+
+async def test_a_channel_without_a_mailbox_is_asked_again_only_once_it_has_one(
+    client: httpx.AsyncClient,
+    tenant: TenantUnderTest,
+    worker: Runtime,
+    imap_server: ImapServer,
+) -> None:
+    channel = await make_email_channel(client, tenant)
+    channel_id = uuid.UUID(channel.id)
+    assert channel_id in await runner.schedule_polls(worker)
+    await drain(worker)
+    assert channel_id not in await runner.schedule_polls(worker)
+    async with worker.db.session(tenant.id) as session:
+        row = await session.get(ChannelCursor, (tenant.id, channel_id))
+        assert row is not None and row.next_poll_at is not None
+        assert row.next_poll_at - utcnow() > runner.IDLE_RECHECK / 2
+
+    mailbox = f"Later {uuid.uuid4().hex[:8]}"
+    imap_server.create(mailbox)
+    imap_server.append(mailbox, imap_message(30))
+    r = await client.patch(
+        f"/api/v1/channels/{channel.id}",
+        headers=tenant.admin.headers,
+        json={
+            "config": {
+                "imap_host": "127.0.0.1",
+                "imap_port": imap_server.port,
+                "imap_security": "none",
+                "imap_username": IMAP_USER,
+                "imap_password": IMAP_PASSWORD,
+                "imap_mailbox": mailbox,
+                "imap_timeout_seconds": 5.0,
+            }
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert channel_id in await runner.schedule_polls(worker)
+    await drain(worker)
+    [ticket] = await tickets_of(client, tenant)
+    assert ticket["subject"] == "Polled mail 30"
+    assert await runner.cursor_of(worker, tenant.id, channel_id) is not None

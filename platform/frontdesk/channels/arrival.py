@@ -72,7 +72,11 @@ async def after_inbound_many(
             )
             if listed:
                 a.message.meta = {**a.message.meta, "attachments": listed}
-        await identity.mark_contact_working(session, a.point)
+        failing_since = a.point.failing_since
+        if failing_since is None or a.message.created_at >= failing_since:
+            # Written after the bounce (by its Date), so the address works again;
+            # mail written before it and ingested late does not say so.
+            await identity.mark_contact_working(session, a.point)
         settings = settings_of(a.channel.settings)
         if a.new_ticket and not a.automatic and settings.acknowledge_new_tickets:
             await tickets.add_automatic_reply(

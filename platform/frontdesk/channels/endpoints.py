@@ -9,10 +9,11 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post, route
 from litestar.enums import HttpMethod
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.api.deps import Actor, Cipher, Db, Rt, needs
+from frontdesk.api.pagination import Page, check_limit, decode_cursor, next_cursor
 from frontdesk.auth.permissions import Permission as P
 from frontdesk.channels import delivery
 from frontdesk.channels import schemas as s
@@ -117,6 +118,36 @@ class ChannelController(Controller):
             settings=data.settings,
         )
         return await _out(db, runtime, channel)
+
+    @get("/{channel_id:uuid}/rejections", opt=needs(P.CHANNELS_MANAGE))
+    async def list_rejections(
+        self,
+        channel_id: FromPath[uuid.UUID],
+        db: Db,
+        principal: Actor,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+    ) -> Page[s.RejectionOut]:
+        """What the channel received and could not read (malformed mail), newest first."""
+        check_limit(limit)
+        channel = await channels.get_channel(db, channel_id)
+        rows = await channels.list_rejections(
+            db, channel.id, limit=limit + 1, after=decode_cursor(cursor)
+        )
+        return Page(
+            items=[
+                s.RejectionOut(
+                    id=r.id,
+                    channel_id=r.channel_id,
+                    source=r.source,
+                    reason=r.reason,
+                    size=r.size,
+                    received_at=r.received_at,
+                )
+                for r in rows[:limit]
+            ],
+            next_cursor=next_cursor([r.id for r in rows], limit),
+        )
 
 
 class DeliveryController(Controller):

@@ -471,6 +471,7 @@ async def _ingest_run(
                 html=p.message.html,
                 meta=_message_meta(p.message, p.reason, p.automatic),
                 received_at=p.message.sent_at,
+                wakes=not p.automatic,
             )
             for p, ticket in arrived
         ],
@@ -659,6 +660,7 @@ async def _ingest_message(
         html=msg.html,
         meta=_message_meta(msg, reason, automatic),
         received_at=msg.sent_at,
+        wakes=not automatic,
     )
     await arrival.after_inbound(
         session,

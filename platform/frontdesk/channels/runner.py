@@ -48,6 +48,9 @@ log = logging.getLogger("frontdesk.channels.runner")
 #: A poll that has not finished after this long is presumed dead; another worker may poll.
 LEASE = dt.timedelta(minutes=5)
 
+#: How soon a channel that had nothing to poll (no cursor, nothing new) is asked again.
+IDLE_RECHECK = dt.timedelta(hours=1)
+
 #: This process, as a lease holder.
 OWNER = f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -81,17 +84,27 @@ async def _active_channels(runtime: Runtime, method: str) -> list[tuple[uuid.UUI
 
 
 async def schedule_polls(runtime: Runtime) -> list[uuid.UUID]:
-    """The tick: send a ``poll`` job for each pull channel that is due. Returns their ids."""
+    """The tick: send a ``poll`` job for each pull channel that is due. Returns their ids.
+
+    Due: never polled, or its next poll time has come, or reconfigured since
+    its last poll (an IMAP mailbox just added to an email channel).
+    """
     sent: list[uuid.UUID] = []
     now = utcnow()
     for tenant_id, channel_id in await _active_channels(runtime, "poll"):
         async with runtime.db.session(tenant_id) as session:
             row = await session.get(ChannelCursor, (tenant_id, channel_id))
-        if row is not None and (
-            (row.lease_until is not None and row.lease_until > now)
-            or (row.next_poll_at is not None and row.next_poll_at > now)
-        ):
-            continue
+            if row is not None:
+                if row.lease_until is not None and row.lease_until > now:
+                    continue
+                channel = await channels.get_channel(session, channel_id)
+                reconfigured = (
+                    row.last_polled_at is not None and channel.updated_at > row.last_polled_at
+                )
+                if reconfigured:
+                    row.next_poll_at = None
+                elif row.next_poll_at is not None and row.next_poll_at > now:
+                    continue
         runtime.jobs.send("poll", {"tenant_id": str(tenant_id), "channel_id": str(channel_id)})
         sent.append(channel_id)
     return sent
@@ -150,14 +163,20 @@ async def _release(
     cursor: str | None,
     advance: bool,
     error: str | None,
+    idle: bool = False,
 ) -> bool:
-    """End the lease; save ``cursor`` if ``advance``. False if the lease was lost."""
+    """End the lease; save ``cursor`` if ``advance``. False if the lease was lost.
+
+    ``idle``: the channel has nothing to poll (an email channel without a
+    mailbox): asked again only after ``IDLE_RECHECK``, or once reconfigured.
+    """
     now = utcnow()
+    wait = IDLE_RECHECK if idle else dt.timedelta(seconds=runtime.settings.poll_interval_seconds)
     values: dict[str, Any] = {
         "lease_owner": None,
         "lease_until": None,
         "last_polled_at": now,
-        "next_poll_at": now + dt.timedelta(seconds=runtime.settings.poll_interval_seconds),
+        "next_poll_at": now + wait,
         "last_error": error,
         "polls": ChannelCursor.polls + 1,
     }
@@ -215,7 +234,14 @@ async def poll_channel(
         )
         return outcome
     outcome.cursor_saved = await _release(
-        runtime, tenant_id, channel_id, owner, cursor=result.cursor, advance=True, error=None
+        runtime,
+        tenant_id,
+        channel_id,
+        owner,
+        cursor=result.cursor,
+        advance=True,
+        error=None,
+        idle=result.cursor is None and not result.requests,
     )
     return outcome
 

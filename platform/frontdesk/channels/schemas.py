@@ -62,3 +62,15 @@ class DeliveryOut(msgspec.Struct, frozen=True, kw_only=True):
     external_id: str | None
     #: When the next attempt is due (after a retryable failure), or None.
     next_attempt_at: dt.datetime | None
+
+
+class RejectionOut(msgspec.Struct, frozen=True, kw_only=True):
+    """Something the channel received and could not read, kept with the reason."""
+
+    id: uuid.UUID
+    channel_id: uuid.UUID
+    #: webhook, listener or poll
+    source: str
+    reason: str
+    size: int
+    received_at: dt.datetime

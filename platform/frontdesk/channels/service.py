@@ -15,7 +15,7 @@ from frontdesk.auth.service import Principal, get_team
 from frontdesk.channels.adapter import ChannelAdapter, ChannelContext
 from frontdesk.channels.errors import ConfigInvalid
 from frontdesk.channels.live_services import PlatformChannelServices
-from frontdesk.channels.models import ChannelEndpoint, ChannelInstance
+from frontdesk.channels.models import ChannelEndpoint, ChannelInstance, InboundRejection
 from frontdesk.channels.settings import decode_settings, encode_settings, settings_of
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.db import enter_tenant, session_tenant, utcnow
@@ -207,6 +207,17 @@ async def get_channels(session: AsyncSession, channel_ids: set[uuid.UUID]) -> li
 
 async def list_channels(session: AsyncSession) -> list[ChannelInstance]:
     stmt = select(ChannelInstance).order_by(ChannelInstance.name)
+    return list((await session.scalars(stmt)).all())
+
+
+async def list_rejections(
+    session: AsyncSession, channel_id: uuid.UUID, *, limit: int, after: uuid.UUID | None
+) -> list[InboundRejection]:
+    """What the channel refused, newest first."""
+    stmt = select(InboundRejection).where(InboundRejection.channel_id == channel_id)
+    if after is not None:
+        stmt = stmt.where(InboundRejection.id < after)
+    stmt = stmt.order_by(InboundRejection.id.desc()).limit(limit)
     return list((await session.scalars(stmt)).all())
 
 

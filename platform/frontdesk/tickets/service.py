@@ -744,13 +744,15 @@ class CustomerMessage:
     html: str | None
     meta: dict[str, Any]
     received_at: dt.datetime | None = None
+    # False for automatic mail: an out-of-office reply is no answer.
+    wakes: bool = True
 
 
 async def add_inbound_messages(
     session: AsyncSession, inbound: Sequence[CustomerMessage]
 ) -> list[Message]:
     """Customers' messages on their tickets, in one flush; a ticket waiting on
-    the customer reopens."""
+    the customer reopens (unless every message for it is automatic)."""
     now = utcnow()
     messages: list[Message] = []
     events: list[TicketEvent] = []
@@ -778,7 +780,7 @@ async def add_inbound_messages(
     session.add_all(messages)
     session.add_all(events)
     await session.flush()
-    for ticket in {id(item.ticket): item.ticket for item in inbound}.values():
+    for ticket in {id(item.ticket): item.ticket for item in inbound if item.wakes}.values():
         if ticket.state == TicketState.PENDING.value:
             await change_state(session, None, ticket, TicketState.OPEN, reason="customer replied")
     return messages
@@ -797,8 +799,10 @@ async def add_inbound_message(
     html: str | None,
     meta: dict[str, Any],
     received_at: dt.datetime | None = None,
+    wakes: bool = True,
 ) -> Message:
-    """A customer's message on the ticket; a ticket waiting on the customer reopens."""
+    """A customer's message on the ticket; a ticket waiting on the customer reopens,
+    unless ``wakes`` is False (automatic mail: an out-of-office reply is no answer)."""
     [message] = await add_inbound_messages(
         session,
         [
@@ -813,6 +817,7 @@ async def add_inbound_message(
                 html=html,
                 meta=meta,
                 received_at=received_at,
+                wakes=wakes,
             )
         ],
     )
