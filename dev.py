@@ -382,7 +382,7 @@ def ensure_services(env: dict[str, str]) -> None:
     warn_loudly(lines)
 
 
-# --- browser tests (hook; not used until tests/web exists) ---------------------
+# --- browser tests (tests/web: the web chat widget in Chromium) -----------------
 
 
 def ensure_chromium(env: dict[str, str]) -> None:
