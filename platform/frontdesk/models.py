@@ -14,14 +14,17 @@ from frontdesk.channels.models import (
 from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
+from frontdesk.routing.models import BusinessHours, SlaPolicy, TicketSla
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import Category, Message, Ticket, TicketCounter, TicketEvent
+from frontdesk.timers.models import Timer
 
 metadata = Base.metadata
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
+    "BusinessHours",
     "Category",
     "ChannelEndpoint",
     "ChannelInstance",
@@ -34,6 +37,7 @@ __all__ = [
     "Message",
     "RefreshToken",
     "Role",
+    "SlaPolicy",
     "Team",
     "TeamMember",
     "Tenant",
@@ -41,6 +45,8 @@ __all__ = [
     "Ticket",
     "TicketCounter",
     "TicketEvent",
+    "TicketSla",
+    "Timer",
     "User",
     "metadata",
 ]

@@ -285,6 +285,9 @@ async def open_ticket(
         )
     )
     await session.flush()
+    from frontdesk.routing.service import route
+
+    await route(session, ticket, reason="new ticket")
     return ticket
 
 
@@ -384,6 +387,9 @@ async def change_state(
         )
     )
     await session.flush()
+    from frontdesk.routing.sla import state_changed
+
+    await state_changed(session, ticket, current, target)
     return ticket
 
 
@@ -479,6 +485,9 @@ async def add_agent_message(
             ticket.first_response_at = now
         if ticket.state == TicketState.NEW.value:
             await change_state(session, None, ticket, TicketState.OPEN, reason="first reply")
+        from frontdesk.routing.sla import agent_replied
+
+        await agent_replied(session, ticket)
         from frontdesk.channels.delivery import queue_delivery
 
         await queue_delivery(session, ticket, message)
@@ -769,9 +778,13 @@ async def add_inbound_messages(
     session.add_all(messages)
     session.add_all(events)
     await session.flush()
-    for ticket in {id(item.ticket): item.ticket for item in inbound}.values():
+    written = list({id(item.ticket): item.ticket for item in inbound}.values())
+    for ticket in written:
         if ticket.state == TicketState.PENDING.value:
             await change_state(session, None, ticket, TicketState.OPEN, reason="customer replied")
+    from frontdesk.routing.sla import customer_wrote
+
+    await customer_wrote(session, written)
     return messages
 
 
@@ -818,6 +831,19 @@ async def add_system_event(
     ticket.updated_at = utcnow()
     await session.flush()
     return event
+
+
+async def add_system_events(
+    session: AsyncSession, items: Sequence[tuple[Ticket, str, dict[str, Any]]]
+) -> None:
+    """Many system events (timers firing in a batch) in one flush."""
+    if not items:
+        return
+    now = utcnow()
+    for ticket, kind, data in items:
+        session.add(_event(ticket, None, kind, **data))
+        ticket.updated_at = now
+    await session.flush()
 
 
 async def last_inbound_external_id(
