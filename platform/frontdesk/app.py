@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from frontdesk.channels.endpoints import CONTROLLERS as CHANNELS
     from frontdesk.identity.endpoints import CONTROLLERS as IDENTITY
     from frontdesk.realtime.endpoints import inbox_socket
+    from frontdesk.routing.endpoints import CONTROLLERS as ROUTING
     from frontdesk.tenancy.endpoints import CONTROLLERS as TENANCY
     from frontdesk.tickets.endpoints import CONTROLLERS as TICKETS
 
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             *IDENTITY,
             *TICKETS,
             *CHANNELS,
+            *ROUTING,
             inbox_socket,
             *adapter_routers(registry),
         ],

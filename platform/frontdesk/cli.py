@@ -136,8 +136,16 @@ def demo(host: str, port: int) -> None:
     type=int,
     help="How often to re-send jobs of work left behind (0: never).",
 )
-def worker(threads: int | None, sweep_seconds: int) -> None:
-    """Run background jobs from Redis (ingest, deliver); stop with SIGTERM or Ctrl-C."""
+@click.option(
+    "--timer-seconds",
+    default=None,
+    type=float,
+    help="How often the timer scheduler claims due timers (default FRONTDESK_TIMER_TICK_MS; "
+    "0: never, for a worker that only runs jobs).",
+)
+def worker(threads: int | None, sweep_seconds: int, timer_seconds: float | None) -> None:
+    """Run background jobs from Redis (ingest, deliver, timers) and the timer
+    scheduler; stop with SIGTERM or Ctrl-C."""
     import signal
     import threading
     import time
@@ -161,10 +169,20 @@ def worker(threads: int | None, sweep_seconds: int) -> None:
     if sweep_seconds:
         tick = min(tick, sweep_seconds)
     tick = max(tick, 0.5)
+    requeue_every = tick
+    if timer_seconds is None:
+        timer_seconds = settings.timer_tick_ms / 1000
+    if timer_seconds > 0:
+        tick = min(tick, timer_seconds)
     next_sweep = time.monotonic() + sweep_seconds
+    next_requeue = time.monotonic()
     try:
         while not stop.wait(tick):
-            _periodic(jobs.requeue_dead_workers, "handing back a dead worker's jobs")
+            if timer_seconds > 0:
+                _periodic(_run_due_timers, "running due timers")
+            if time.monotonic() >= next_requeue:
+                _periodic(jobs.requeue_dead_workers, "handing back a dead worker's jobs")
+                next_requeue = time.monotonic() + requeue_every
             if sweep_seconds and time.monotonic() >= next_sweep:
                 _periodic(lambda: _sweep_once(jobs), "sweeping")
                 next_sweep = time.monotonic() + sweep_seconds
@@ -179,6 +197,18 @@ def _periodic(fn: Any, what: str) -> None:
         fn()
     except Exception as exc:
         click.echo(f"{what} failed, will retry: {type(exc).__name__}: {exc}", err=True)
+
+
+def _run_due_timers() -> None:
+    """One scheduler tick on the worker's own event loop and runtime."""
+    from dramatiq.asyncio import get_event_loop_thread
+
+    from frontdesk.jobs import worker_runtime
+    from frontdesk.timers.service import run_due
+
+    loop = get_event_loop_thread()
+    if loop is not None:
+        loop.run_coroutine(run_due(worker_runtime()))
 
 
 def _sweep_once(jobs: Any) -> None:

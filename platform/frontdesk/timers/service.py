@@ -73,6 +73,7 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 def _import_handlers() -> None:
     # Every module that declares timer kinds, so any worker can fire any timer.
     import frontdesk.routing.sla  # noqa: F401
+    import frontdesk.timers.reminders  # noqa: F401
 
 
 def schedule(
