@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 
 import httpx
+import msgspec
 import pytest
 from sqlalchemy import func, select
 
@@ -201,3 +202,21 @@ async def test_two_schedulers_over_10000_due_timers_fire_each_exactly_once(
     assert claimed["first"] > 0
     assert claimed["second"] > 0
     print(f"\nclaims: {claimed}")
+
+
+async def test_the_embedded_runtime_runs_the_scheduler_in_process(
+    client: httpx.AsyncClient, tenant: TenantUnderTest, runtime: Runtime, clock: Clock
+) -> None:
+    """As ``frontdesk demo`` runs: no Redis, worker threads and the scheduler in one process."""
+    ticket_id = await new_ticket(client, tenant)
+    [timer_id] = await remind(runtime, tenant.id, ticket_id, [clock.now()])
+    embedded = Runtime(msgspec.structs.replace(runtime.settings, timer_tick_ms=20), pool_size=2)
+    await embedded.start()
+    try:
+        for _ in range(3000):  # polls until it has fired; no duration is asserted
+            if await reminders_fired(runtime, tenant.id):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await embedded.close()
+    assert await reminders_fired(runtime, tenant.id) == {str(timer_id): 1}
