@@ -300,3 +300,37 @@ async def test_a_teams_calendar_counts_its_tickets(
     front_line = await open_ticket(client, tenant, channel="email")
     found = await clocks(client, tenant, front_line)
     assert found["first_response"]["due_at"].startswith("2026-11-27T13:00:00")
+
+
+async def test_tickets_from_a_channel_get_their_clocks_at_the_routing_hand_off(
+    client: httpx.AsyncClient, tenant: TenantUnderTest, worker: Runtime, clock: Clock
+) -> None:
+    from channels.test_pipeline import make_channel, payload, post_signed
+
+    channel = await make_channel(client, tenant)
+    for i in range(5):
+        r = await post_signed(client, channel, payload(f"m-{i}", "help", conversation_id=f"c-{i}"))
+        assert r.status_code == 200, r.text
+    await drain(worker)
+    r = await client.get("/api/v1/tickets", headers=tenant.admin.headers)
+    ids = [uuid.UUID(t["id"]) for t in r.json()["items"]]
+    assert len(ids) == 5
+    for ticket_id in ids:
+        found = await clocks(client, tenant, ticket_id)
+        assert found["first_response"]["state"] == "running"
+        assert found["first_response"]["target_seconds"] == 4 * H
+        assert found["resolution"]["state"] == "running"
+    # Waiting on the customer pauses; their next message (through the pipeline) resumes.
+    [*_, oldest] = ids
+    await set_state(client, tenant, oldest, "pending")
+    clock.advance(dt.timedelta(hours=10))
+    r = await post_signed(
+        client, channel, payload("m-again", "still broken", conversation_id="c-0")
+    )
+    assert r.status_code == 200, r.text
+    await drain(worker)
+    found = await clocks(client, tenant, oldest)
+    assert found["first_response"]["state"] == "running"
+    assert found["first_response"]["elapsed_seconds"] == 0
+    due = dt.datetime.fromisoformat(found["first_response"]["due_at"])
+    assert due == clock.now() + dt.timedelta(hours=4)
