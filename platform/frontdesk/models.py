@@ -14,7 +14,7 @@ from frontdesk.channels.models import (
 from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
-from frontdesk.routing.models import BusinessHours, SlaPolicy, TicketSla
+from frontdesk.routing.models import BusinessHours, RoutingRule, SlaPolicy, TicketSla
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import Category, Message, Ticket, TicketCounter, TicketEvent
 from frontdesk.timers.models import Timer
@@ -37,6 +37,7 @@ __all__ = [
     "Message",
     "RefreshToken",
     "Role",
+    "RoutingRule",
     "SlaPolicy",
     "Team",
     "TeamMember",

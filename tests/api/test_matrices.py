@@ -183,6 +183,9 @@ def body_for(
             "config": {"secret": "s" * 20},
         },
         ("PATCH", "/api/v1/channels/{channel_id:uuid}"): {"name": f"renamed-{u}"},
+        ("PUT", "/api/v1/routing-rules"): {
+            "rules": [{"name": f"r-{u}", "actions": {"team": "engineering"}}]
+        },
         ("PUT", "/api/v1/sla-policies"): {
             "policies": [{"name": f"p-{u}", "first_response": {"seconds": 60}}]
         },

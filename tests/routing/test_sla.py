@@ -110,7 +110,8 @@ async def set_state(
         ({"channel": "email", "priority": "urgent"}, 1 * H, 24 * H),
         ({"channel": "email", "category": "pre_sales"}, 4 * H, 24 * H),
         ({"channel": "email", "category": "fault"}, 4 * H, 48 * H),
-        ({"channel": "email", "category": "complaint"}, 4 * H, 72 * H),
+        # A complaint is made urgent by the default routing rule, before the clocks start.
+        ({"channel": "email", "category": "complaint"}, 1 * H, 72 * H),
         # Always open (no calendar): a business day is 24 h.
         ({"channel": "email", "priority": "low"}, 4 * H, 3 * 24 * H),
     ],

@@ -31,6 +31,8 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     # SLA policies and business-hours calendars (the tenant's and its teams').
     SLA_MANAGE = "sla.manage"
+    # The tenant's routing rules.
+    ROUTING_MANAGE = "routing.manage"
 
 
 P = Permission

@@ -1,4 +1,4 @@
-"""HTTP API for SLA policies, business hours, and a ticket's SLA clocks."""
+"""HTTP API for routing rules, SLA policies, business hours, and a ticket's SLA clocks."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 from frontdesk.api.deps import Actor, Db, needs
 from frontdesk.auth.permissions import Permission as P
 from frontdesk.auth.service import get_team
-from frontdesk.routing import sla
+from frontdesk.routing import rules, sla
 from frontdesk.routing.calendar import CalendarSpec
 from frontdesk.tickets.service import get_ticket
 
@@ -38,6 +38,38 @@ class CalendarOut(msgspec.Struct, frozen=True, kw_only=True):
 async def _policies_out(db: Db) -> PoliciesOut:
     policies, default = await sla.get_policies(db)
     return PoliciesOut(policies=policies, source="default" if default else "tenant")
+
+
+class RulesIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The whole ordered list; an empty list returns to the defaults."""
+
+    rules: list[rules.RuleSpec]
+
+
+class RulesOut(msgspec.Struct, frozen=True, kw_only=True):
+    rules: list[rules.RuleSpec]
+    source: Literal["default", "tenant"]
+
+
+async def _rules_out(db: Db) -> RulesOut:
+    found, default = await rules.get_rules(db)
+    return RulesOut(rules=found, source="default" if default else "tenant")
+
+
+class RoutingController(Controller):
+    path = "/api/v1/routing-rules"
+    tags = ["routing"]
+
+    @get("/", opt=needs(P.ROUTING_MANAGE))
+    async def get_rules(self, db: Db, principal: Actor) -> RulesOut:
+        """In order: the first rule whose conditions all match a routed ticket applies."""
+        return await _rules_out(db)
+
+    @put("/", opt=needs(P.ROUTING_MANAGE), status_code=HTTP_200_OK)
+    async def put_rules(self, data: JSONBody[RulesIn], db: Db, principal: Actor) -> RulesOut:
+        """Replace the list; tickets routed from now on are evaluated against it."""
+        await rules.put_rules(db, principal.user_id, data.rules)
+        return await _rules_out(db)
 
 
 class SlaController(Controller):
@@ -104,4 +136,4 @@ class SlaController(Controller):
         return await sla.ticket_status(db, ticket)
 
 
-CONTROLLERS = [SlaController]
+CONTROLLERS = [RoutingController, SlaController]

@@ -79,3 +79,18 @@ class TicketSla(TenantScoped, Base):
     met_at: Mapped[dt.datetime | None]
     warning_timer_id: Mapped[uuid.UUID | None]
     breach_timer_id: Mapped[uuid.UUID | None]
+
+
+class RoutingRule(TenantOwned, Base):
+    """One entry of a tenant's ordered routing rules (see ``routing.rules``)."""
+
+    __tablename__ = "routing_rules"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        UniqueConstraint("tenant_id", "position"),
+    )
+
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(100))
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

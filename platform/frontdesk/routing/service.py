@@ -1,8 +1,10 @@
 """The hand-off point every new or reopened ticket passes through.
 
-A ticket without a team goes to the tenant's default team (the front line),
-then its SLA clocks start (``routing.sla``). Routing rules and assignment
-strategies (issue 6) plug in here without the pipeline changing.
+The tenant's routing rules run first (``routing.rules``: the first match sets
+team, priority, tags, assignee, escalation, and says why on the timeline); a
+ticket still without a team goes to the default team (the front line); then
+its SLA clocks start (``routing.sla``), so a rule's priority sets the targets.
+Assignment strategies (issue 6) plug in here without the pipeline changing.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.auth.service import default_team
+from frontdesk.routing.rules import apply_rules
 from frontdesk.routing.sla import start_clocks
 from frontdesk.tickets.models import Ticket
 
 
 async def route_many(session: AsyncSession, routed: Sequence[tuple[Ticket, str]]) -> None:
     """Route tickets, each with why it is routed now ("new ticket", "reopened", "follow-up")."""
+    await apply_rules(session, routed)
     unrouted = [ticket for ticket, _ in routed if ticket.team_id is None]
     team = await default_team(session) if unrouted else None
     if team is not None:

@@ -298,15 +298,16 @@ async def _check_assignable(session: AsyncSession, user_id: uuid.UUID) -> None:
 
 
 async def update_ticket(
-    session: AsyncSession, principal: Principal, ticket: Ticket, changes: TicketChanges
+    session: AsyncSession, principal: Principal | None, ticket: Ticket, changes: TicketChanges
 ) -> Ticket:
-    principal.require(Permission.TICKETS_UPDATE)
+    """Change fields; ``principal`` None means the system did it (a routing rule)."""
+    if principal is not None:
+        principal.require(Permission.TICKETS_UPDATE)
+    actor = principal.user_id if principal else None
     events: list[TicketEvent] = []
 
     def changed(field: str, before: Any, after: Any) -> None:
-        events.append(
-            _event(ticket, principal.user_id, f"{field}_changed", before=before, after=after)
-        )
+        events.append(_event(ticket, actor, f"{field}_changed", before=before, after=after))
 
     if not isinstance(changes.subject, msgspec.UnsetType):
         subject = changes.subject.strip()

@@ -1,4 +1,4 @@
-"""timers, business-hours calendars, SLA policies and ticket SLA clocks
+"""timers, business-hours calendars, SLA policies, ticket SLA clocks, routing rules
 
 Revision ID: 0005
 Revises: 0002
@@ -18,7 +18,7 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TENANT_TABLES = ("business_hours", "sla_policies", "ticket_slas", "timers")
+TENANT_TABLES = ("business_hours", "routing_rules", "sla_policies", "ticket_slas", "timers")
 
 
 def upgrade() -> None:
@@ -37,6 +37,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_sla_policies")),
         sa.UniqueConstraint(
             "tenant_id", "position", name=op.f("uq_sla_policies_tenant_id_position")
+        ),
+    )
+    op.create_table(
+        "routing_rules",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("conditions", sa.JSON(), nullable=False),
+        sa.Column("actions", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_routing_rules_tenant_id_tenants")
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_routing_rules")),
+        sa.UniqueConstraint(
+            "tenant_id", "position", name=op.f("uq_routing_rules_tenant_id_position")
         ),
     )
     op.create_table(
@@ -137,4 +153,5 @@ def downgrade() -> None:
     op.drop_table("ticket_slas")
     op.drop_table("business_hours")
     op.drop_table("sla_policies")
+    op.drop_table("routing_rules")
     # ### end Alembic commands ###
