@@ -335,3 +335,43 @@ async def test_tickets_from_a_channel_get_their_clocks_at_the_routing_hand_off(
     assert found["first_response"]["elapsed_seconds"] == 0
     due = dt.datetime.fromisoformat(found["first_response"]["due_at"])
     assert due == clock.now() + dt.timedelta(hours=4)
+
+
+async def test_a_new_priority_retargets_the_running_clocks(
+    client: httpx.AsyncClient, tenant: TenantUnderTest, worker: Runtime, clock: Clock
+) -> None:
+    ticket_id = await open_ticket(client, tenant, channel="email")
+    start = clock.now()
+    clock.advance(dt.timedelta(minutes=30))
+    r = await client.patch(
+        f"/api/v1/tickets/{ticket_id}", headers=tenant.admin.headers, json={"priority": "urgent"}
+    )
+    assert r.status_code == 200, r.text
+    found = (await clocks(client, tenant, ticket_id))["first_response"]
+    assert found["target_seconds"] == H
+    assert found["policy"] == "Urgent: reply within 1 h"
+    assert dt.datetime.fromisoformat(found["due_at"]) == start + dt.timedelta(hours=1)
+    clock.advance(dt.timedelta(minutes=18))  # 48 min: 80 % of the new hour
+    await tick(worker)
+    assert await sla_events(worker, tenant.id, ticket_id) == {("sla_warning", "first_response"): 1}
+
+
+async def test_a_transfer_counts_by_the_new_teams_calendar(
+    client: httpx.AsyncClient, tenant: TenantUnderTest, clock: Clock
+) -> None:
+    team = tenant.teams["engineering"]
+    r = await client.put(
+        f"/api/v1/teams/{team}/business-hours",
+        headers=tenant.admin.headers,
+        json={"timezone": "UTC", "hours": {"fri": [["09:00", "10:00"]]}},
+    )
+    assert r.status_code == 200, r.text
+    ticket_id = await open_ticket(client, tenant, channel="email")
+    r = await client.post(
+        f"/api/v1/tickets/{ticket_id}/assign",
+        headers=tenant.admin.headers,
+        json={"team_id": str(team)},
+    )
+    assert r.status_code == 200, r.text
+    found = (await clocks(client, tenant, ticket_id))["first_response"]
+    assert found["due_at"].startswith("2026-12-18T10:00:00")

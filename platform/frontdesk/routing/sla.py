@@ -332,6 +332,13 @@ def _stop(
     return _disarm(clock)
 
 
+async def _cancel_first(session: AsyncSession, clocks: Sequence[TicketSla]) -> None:
+    """Cancel the clocks' timers before the clocks change: the firing job locks a
+    timer, then its clock; taking them in the same order here avoids a deadlock."""
+    ids = [i for c in clocks for i in (c.warning_timer_id, c.breach_timer_id) if i is not None]
+    await timers.cancel(session, ids)
+
+
 async def _clocks(
     session: AsyncSession, ticket_ids: Iterable[uuid.UUID]
 ) -> dict[tuple[uuid.UUID, str], TicketSla]:
@@ -438,14 +445,18 @@ async def agent_replied(session: AsyncSession, ticket: Ticket) -> None:
     """A public reply: the first-response or next-response clock is met."""
     clocks = await _clocks(session, [ticket.id])
     now = clock_now()
-    calendar: BusinessCalendar | None = None
-    cancel: list[uuid.UUID] = []
-    for metric in (Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE):
-        clock = clocks.get((ticket.id, metric.value))
-        if clock is not None and clock.state in (RUNNING, PAUSED):
-            calendar = calendar or (await _calendars(session)).of(ticket)
-            cancel += _stop(clock, calendar, now, MET)
-    await timers.cancel(session, cancel)
+    stopping = [
+        clock
+        for metric in (Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE)
+        if (clock := clocks.get((ticket.id, metric.value))) is not None
+        and clock.state in (RUNNING, PAUSED)
+    ]
+    if not stopping:
+        return
+    await _cancel_first(session, stopping)
+    calendar = (await _calendars(session)).of(ticket)
+    for clock in stopping:
+        _stop(clock, calendar, now, MET)
     await session.flush()
 
 
@@ -457,20 +468,21 @@ async def state_changed(
     clocks = [c for (_, _), c in (await _clocks(session, [ticket.id])).items()]
     if not clocks:
         return
+    if after in (TicketState.CLOSED, TicketState.RESOLVED, TicketState.PENDING):
+        await _cancel_first(session, clocks)
     calendar = (await _calendars(session)).of(ticket)
     now = clock_now()
-    cancel: list[uuid.UUID] = []
     for clock in clocks:
         if after is TicketState.CLOSED:
             if clock.state in (RUNNING, PAUSED):
-                cancel += _stop(clock, calendar, now, CANCELLED)
+                _stop(clock, calendar, now, CANCELLED)
         elif after is TicketState.RESOLVED:
             if clock.state in (RUNNING, PAUSED):
                 metric_met = clock.metric == Metric.RESOLUTION.value
-                cancel += _stop(clock, calendar, now, MET if metric_met else CANCELLED)
+                _stop(clock, calendar, now, MET if metric_met else CANCELLED)
         elif after is TicketState.PENDING:
             if clock.state == RUNNING:
-                cancel += _stop(clock, calendar, now, PAUSED)
+                _stop(clock, calendar, now, PAUSED)
         elif clock.state == PAUSED or (
             before is TicketState.RESOLVED
             and clock.metric == Metric.RESOLUTION.value
@@ -478,7 +490,42 @@ async def state_changed(
         ):
             clock.met_at = None
             _arm(session, clock, calendar, now)
-    await timers.cancel(session, cancel)
+    await session.flush()
+
+
+async def retarget(session: AsyncSession, ticket: Ticket, *, recount: bool = False) -> None:
+    """The ticket's priority, category or team changed: running and paused
+    clocks take the target the policies now give, keeping the business time
+    already used and a warning or breach already given. ``recount``: every
+    running clock's due time is counted again (another team, another calendar)."""
+    clocks = [
+        c for c in (await _clocks(session, [ticket.id])).values() if c.state in (RUNNING, PAUSED)
+    ]
+    if not clocks:
+        return
+    policies, _ = await get_policies(session)
+    calendar = (await _calendars(session)).of(ticket)
+    targets = _targets(policies, ticket)
+    changed = []
+    for clock in clocks:
+        found = targets.get(Metric(clock.metric))
+        if found is None:
+            continue
+        policy, target = found
+        seconds = target.to_seconds(calendar)
+        if recount or seconds != clock.target_seconds or policy != clock.policy:
+            changed.append((clock, policy, seconds))
+    if not changed:
+        return
+    await _cancel_first(session, [c for c, _, _ in changed])
+    now = clock_now()
+    for clock, policy, seconds in changed:
+        was = clock.state
+        _stop(clock, calendar, now, PAUSED)
+        clock.policy = policy
+        clock.target_seconds = seconds
+        if was == RUNNING:
+            _arm(session, clock, calendar, now)
     await session.flush()
 
 
@@ -522,7 +569,9 @@ async def _fire(session: AsyncSession, fired: list[timers.FiredTimer], *, breach
                 },
             )
         )
-    await add_system_events(session, events)
+    # The ticket row is left alone (no updated_at): a reply holds it while it
+    # cancels these timers, and lock order must not cross.
+    await add_system_events(session, events, touch=False)
 
 
 @timers.handler(WARNING_TIMER)

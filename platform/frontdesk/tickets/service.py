@@ -348,6 +348,10 @@ async def update_ticket(
         ticket.updated_at = utcnow()
         session.add_all(events)
         await session.flush()
+        if any(e.kind in ("priority_changed", "category_changed") for e in events):
+            from frontdesk.routing.sla import retarget
+
+            await retarget(session, ticket)
     return ticket
 
 
@@ -437,6 +441,11 @@ async def assign(
         ticket.updated_at = utcnow()
         session.add_all(events)
         await session.flush()
+        if any(e.kind == "team_changed" for e in events):
+            # Another team may count by another calendar.
+            from frontdesk.routing.sla import retarget
+
+            await retarget(session, ticket, recount=True)
     return ticket
 
 
@@ -835,15 +844,20 @@ async def add_system_event(
 
 
 async def add_system_events(
-    session: AsyncSession, items: Sequence[tuple[Ticket, str, dict[str, Any]]]
+    session: AsyncSession,
+    items: Sequence[tuple[Ticket, str, dict[str, Any]]],
+    *,
+    touch: bool = True,
 ) -> None:
-    """Many system events (timers firing in a batch) in one flush."""
+    """Many system events (timers firing in a batch) in one flush; ``touch``
+    False leaves the tickets' ``updated_at`` (and their rows) alone."""
     if not items:
         return
     now = utcnow()
     for ticket, kind, data in items:
         session.add(_event(ticket, None, kind, **data))
-        ticket.updated_at = now
+        if touch:
+            ticket.updated_at = now
     await session.flush()
 
 

@@ -38,4 +38,4 @@ async def _remind(session: AsyncSession, fired: list[timers.FiredTimer]) -> None
         for t in fired
         if t.ticket_id in tickets
     ]
-    await add_system_events(session, events)
+    await add_system_events(session, events, touch=False)
