@@ -375,3 +375,31 @@ async def test_a_transfer_counts_by_the_new_teams_calendar(
     assert r.status_code == 200, r.text
     found = (await clocks(client, tenant, ticket_id))["first_response"]
     assert found["due_at"].startswith("2026-12-18T10:00:00")
+
+
+async def test_a_warning_reaches_agents_sockets_as_a_ticket_event(
+    client: httpx.AsyncClient, tenant: TenantUnderTest, worker: Runtime, clock: Clock
+) -> None:
+    import asyncio
+    import json
+
+    from frontdesk.realtime.events import tenant_channel
+
+    ticket_id = await open_ticket(client, tenant, channel="email")
+    async with worker.pubsub.subscribe(tenant_channel(tenant.id)) as messages:
+        clock.advance(dt.timedelta(hours=3, minutes=12))
+        await tick(worker)
+
+        async def first_warning() -> dict[str, Any]:
+            async for raw in messages:
+                event = json.loads(raw)
+                if event["data"].get("kind") == "sla_warning":
+                    found: dict[str, Any] = event
+                    return found
+            raise AssertionError("the subscription ended")
+
+        event = await asyncio.wait_for(first_warning(), timeout=60)
+    assert event["type"] == "ticket.event"
+    assert event["ticket_id"] == str(ticket_id)
+    assert event["team_id"] == str(tenant.teams["front-line"])
+    assert event["data"]["number"].startswith("CS-")
