@@ -1,7 +1,9 @@
 """Timers: claimed when due, fired exactly once, never lost with a job.
 
 The clock is stopped (the ``clock`` fixture); nothing here sleeps on time
-or asserts a duration.
+or asserts a duration. The database is shared with other tests, whose
+tenants may have timers due at the same stopped time: the counts here are
+of this test's tenant (``tenant_ids``).
 """
 
 from __future__ import annotations
@@ -74,16 +76,16 @@ async def test_a_timer_fires_when_due_and_exactly_once(
     [soon, later] = await remind(
         worker, tenant.id, ticket_id, [now + dt.timedelta(minutes=5), now + dt.timedelta(hours=1)]
     )
-    assert await timers.run_due(worker) == 0  # nothing due yet
+    assert await timers.run_due(worker, tenant_ids=[tenant.id]) == 0  # nothing due yet
     clock.advance(dt.timedelta(minutes=5))
-    assert await timers.run_due(worker) == 1
+    assert await timers.run_due(worker, tenant_ids=[tenant.id]) == 1
     await drain(worker)
     assert await reminders_fired(worker, tenant.id) == {str(soon): 1}
     # The same batch again (a redelivered job): nothing left to do.
     assert await timers.fire(worker, tenant.id, [soon]) == 0
-    assert await timers.run_due(worker) == 0
+    assert await timers.run_due(worker, tenant_ids=[tenant.id]) == 0
     clock.advance(dt.timedelta(hours=1))
-    assert await timers.run_due(worker) == 1
+    assert await timers.run_due(worker, tenant_ids=[tenant.id]) == 1
     await drain(worker)
     assert await reminders_fired(worker, tenant.id) == {str(soon): 1, str(later): 1}
     assert await states(worker, tenant.id) == {"fired": 2}
@@ -94,12 +96,12 @@ async def test_a_claimed_timer_whose_job_is_lost_is_claimed_again_after_its_leas
 ) -> None:
     ticket_id = await new_ticket(client, tenant)
     [timer_id] = await remind(runtime, tenant.id, ticket_id, [clock.now()])
-    assert await timers.run_due(runtime) == 1
+    assert await timers.run_due(runtime, tenant_ids=[tenant.id]) == 1
     assert runtime.jobs.waiting("fire_timers") == 1
     runtime.jobs.broker.flush_all()  # the broker lost the job (or its worker died)
-    assert await timers.run_due(runtime) == 0  # still leased
+    assert await timers.run_due(runtime, tenant_ids=[tenant.id]) == 0  # still leased
     clock.advance(dt.timedelta(milliseconds=runtime.settings.timer_lease_ms))
-    assert await timers.run_due(runtime) == 1
+    assert await timers.run_due(runtime, tenant_ids=[tenant.id]) == 1
     runtime.jobs.start_worker(threads=1)
     await drain(runtime)
     assert await reminders_fired(runtime, tenant.id) == {str(timer_id): 1}
@@ -112,7 +114,7 @@ async def test_a_cancelled_timer_never_fires(
     [timer_id] = await remind(worker, tenant.id, ticket_id, [clock.now()])
     async with worker.db.session(tenant.id) as session:
         assert await timers.cancel(session, [timer_id]) == 1
-    assert await timers.run_due(worker) == 0
+    assert await timers.run_due(worker, tenant_ids=[tenant.id]) == 0
     assert await timers.fire(worker, tenant.id, [timer_id]) == 0
     assert await reminders_fired(worker, tenant.id) == {}
 
@@ -124,7 +126,7 @@ async def test_a_timer_whose_effect_fails_holds_back_only_itself(
     good = await remind(worker, tenant.id, ticket_id, [clock.now()] * 3)
     async with worker.db.session(tenant.id) as session:
         bad = timers.schedule(session, kind="no-such-kind", due_at=clock.now())
-    assert await timers.run_due(worker) == 4
+    assert await timers.run_due(worker, tenant_ids=[tenant.id]) == 4
     await drain(worker)
     assert await reminders_fired(worker, tenant.id) == {str(i): 1 for i in good}
     async with worker.db.session(tenant.id) as session:

@@ -59,7 +59,7 @@ class Actions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 class RuleSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: Name
-    conditions: Conditions = Conditions()
+    conditions: Conditions = msgspec.field(default_factory=Conditions)
     actions: Actions
 
 

@@ -158,9 +158,16 @@ def scheduler_owner() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-async def run_due(runtime: Runtime, *, owner: str | None = None, max_batches: int = 50) -> int:
-    """One scheduler tick: claim every tenant's due timers in batches, send a
-    ``fire_timers`` job per batch. Returns how many timers were claimed."""
+async def run_due(
+    runtime: Runtime,
+    *,
+    owner: str | None = None,
+    max_batches: int = 50,
+    tenant_ids: Sequence[uuid.UUID] | None = None,
+) -> int:
+    """One scheduler tick: claim every tenant's (or only ``tenant_ids``') due
+    timers in batches, send a ``fire_timers`` job per batch. Returns how many
+    timers were claimed."""
     from frontdesk.tenancy.service import list_tenant_ids
 
     owner = owner or runtime.timer_owner
@@ -168,8 +175,9 @@ async def run_due(runtime: Runtime, *, owner: str | None = None, max_batches: in
     lease = dt.timedelta(milliseconds=runtime.settings.timer_lease_ms)
     # Row-level security shows a transaction one tenant's rows: the claim
     # runs per tenant (an indexed, usually empty, read for most of them).
-    async with runtime.db.session() as session:
-        tenant_ids = await list_tenant_ids(session)
+    if tenant_ids is None:
+        async with runtime.db.session() as session:
+            tenant_ids = await list_tenant_ids(session)
     claimed = 0
     for tenant_id in tenant_ids:
         for _ in range(max_batches):
