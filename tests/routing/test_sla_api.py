@@ -135,3 +135,19 @@ async def test_only_sla_managers_see_or_change_policies_and_hours(
         ):
             r = await client.request(method, path, headers=actor.headers, json=body)
             assert r.status_code == 403, (role, method, path, r.text)
+
+
+async def test_the_openapi_schema_documents_the_routing_and_sla_routes(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.get("/schema/openapi.json")
+    assert r.status_code == 200, r.text
+    paths = r.json()["paths"]
+    for path in (
+        "/api/v1/routing-rules",
+        "/api/v1/sla-policies",
+        "/api/v1/business-hours",
+        "/api/v1/teams/{team_id}/business-hours",
+        "/api/v1/tickets/{ticket_id}/sla",
+    ):
+        assert path in paths, path
