@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import sys
 from pathlib import Path
 from typing import Any
@@ -176,10 +177,11 @@ def worker(threads: int | None, sweep_seconds: int, timer_seconds: float | None)
         tick = min(tick, timer_seconds)
     next_sweep = time.monotonic() + sweep_seconds
     next_requeue = time.monotonic()
+    timer_ticks = _TimerTicks()
     try:
         while not stop.wait(tick):
             if timer_seconds > 0:
-                _periodic(_run_due_timers, "running due timers")
+                _periodic(timer_ticks, "running due timers")
             if time.monotonic() >= next_requeue:
                 _periodic(jobs.requeue_dead_workers, "handing back a dead worker's jobs")
                 next_requeue = time.monotonic() + requeue_every
@@ -199,16 +201,28 @@ def _periodic(fn: Any, what: str) -> None:
         click.echo(f"{what} failed, will retry: {type(exc).__name__}: {exc}", err=True)
 
 
-def _run_due_timers() -> None:
-    """One scheduler tick on the worker's own event loop and runtime."""
-    from dramatiq.asyncio import get_event_loop_thread
+class _TimerTicks:
+    """The scheduler's ticks on the worker's event loop, one at a time, never
+    waited for: the housekeeping loop (handing back a dead worker's jobs, the
+    sweep) must not queue behind a tick that the jobs on that loop slow down."""
 
-    from frontdesk.jobs import worker_runtime
-    from frontdesk.timers.service import run_due
+    def __init__(self) -> None:
+        self.running: concurrent.futures.Future[int] | None = None
 
-    loop = get_event_loop_thread()
-    if loop is not None:
-        loop.run_coroutine(run_due(worker_runtime()))
+    def __call__(self) -> None:
+        from dramatiq.asyncio import get_event_loop_thread
+
+        from frontdesk.jobs import worker_runtime
+        from frontdesk.timers.service import run_due
+
+        if self.running is not None:
+            if not self.running.done():
+                return
+            previous, self.running = self.running, None
+            previous.result()  # a failed tick is reported (and the next one runs)
+        loop = get_event_loop_thread()
+        if loop is not None:
+            self.running = asyncio.run_coroutine_threadsafe(run_due(worker_runtime()), loop.loop)
 
 
 def _sweep_once(jobs: Any) -> None:
