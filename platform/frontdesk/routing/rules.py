@@ -192,10 +192,13 @@ async def apply_rules(session: AsyncSession, routed: Sequence[tuple[Ticket, str]
     rules, _ = await get_rules(session)
     if not rules:
         return
-    teams = {team.slug: team.id for team in await list_teams(session)}
-    default = await default_team(session)
-    movable = {None, default.id if default else None}
-    facts = await routing_facts(session, {t.customer_id for t, _ in routed})
+    # Read only when a matching rule names a team (most batches match none).
+    teams: dict[str, uuid.UUID] = {}
+    movable: set[uuid.UUID | None] = set()
+    tiers_matter = any(rule.conditions.customer_tiers for rule in rules) or any(
+        rule.actions.assign_to_success_manager for rule in rules
+    )
+    facts = await routing_facts(session, {t.customer_id for t, _ in routed}) if tiers_matter else {}
     customers = {cid: _Customer(tier, sm) for cid, (tier, sm) in facts.items()}
     for ticket, reason in routed:
         customer = customers.get(ticket.customer_id)
@@ -205,6 +208,10 @@ async def apply_rules(session: AsyncSession, routed: Sequence[tuple[Ticket, str]
                 continue
             a = rule.actions
             done: dict[str, Any] = {}
+            if a.team and not teams:
+                teams = {team.slug: team.id for team in await list_teams(session)}
+                default = await default_team(session)
+                movable = {None, default.id if default else None}
             team_id = teams.get(a.team) if a.team and ticket.team_id in movable else None
             if team_id == ticket.team_id:
                 team_id = None

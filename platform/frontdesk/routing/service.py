@@ -30,7 +30,7 @@ async def route_many(session: AsyncSession, routed: Sequence[tuple[Ticket, str]]
         for ticket in unrouted:
             await assign(session, None, ticket, team_id=team.id)
     # After the team is known: the team's calendar counts the clocks.
-    await start_clocks(session, [ticket for ticket, _ in routed])
+    await start_clocks(session, routed)
 
 
 async def route(session: AsyncSession, ticket: Ticket, *, reason: str) -> None:

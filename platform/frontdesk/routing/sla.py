@@ -379,13 +379,15 @@ def _new_clock(
     )
 
 
-async def start_clocks(session: AsyncSession, tickets: Sequence[Ticket]) -> None:
+async def start_clocks(session: AsyncSession, routed: Sequence[tuple[Ticket, str]]) -> None:
     """The routing hand-off: a ticket without clocks gets its first-response and
-    resolution clocks (a reopened one already has them; its state change resumed them)."""
-    if not tickets:
+    resolution clocks (a reopened one already has them; its state change resumed them).
+    A ticket opened just now ("new ticket", "follow-up") has none to look up."""
+    if not routed:
         return
-    existing = await _clocks(session, (t.id for t in tickets))
-    started = {ticket_id for ticket_id, _ in existing}
+    tickets = [ticket for ticket, _ in routed]
+    older = [ticket.id for ticket, reason in routed if reason not in ("new ticket", "follow-up")]
+    started = {ticket_id for ticket_id, _ in await _clocks(session, older)}
     fresh = [t for t in tickets if t.id not in started and t.state in _OPEN]
     if not fresh:
         return
