@@ -403,3 +403,25 @@ async def test_a_warning_reaches_agents_sockets_as_a_ticket_event(
     assert event["ticket_id"] == str(ticket_id)
     assert event["team_id"] == str(tenant.teams["front-line"])
     assert event["data"]["number"].startswith("CS-")
+
+
+async def test_a_target_beyond_the_calendars_horizon_leaves_the_clock_without_a_due_time(
+    client: httpx.AsyncClient, tenant: TenantUnderTest, clock: Clock
+) -> None:
+    h = tenant.admin.headers
+    r = await client.put(
+        "/api/v1/business-hours",
+        headers=h,
+        json={"timezone": "UTC", "hours": {"fri": [["09:00", "09:01"]]}},
+    )
+    assert r.status_code == 200, r.text
+    r = await client.put(
+        "/api/v1/sla-policies",
+        headers=h,
+        json={"policies": [{"name": "Slow", "resolution": {"seconds": 300 * 86_400}}]},
+    )
+    assert r.status_code == 200, r.text
+    ticket_id = await open_ticket(client, tenant, channel="email")  # routing does not fail
+    found = (await clocks(client, tenant, ticket_id))["resolution"]
+    assert found["state"] == "running"
+    assert found["due_at"] is None

@@ -292,10 +292,17 @@ def _arm(
     clock.state = RUNNING
     clock.running_since = now
     remaining = max(0.0, clock.target_seconds - clock.consumed_seconds)
-    clock.due_at = calendar.add(now, dt.timedelta(seconds=remaining))
-    payload = {"metric": clock.metric, "generation": clock.generation}
     clock.warning_timer_id = None
     clock.breach_timer_id = None
+    try:
+        clock.due_at = calendar.add(now, dt.timedelta(seconds=remaining))
+    except InvalidInput:
+        # A target the calendar cannot reach in its horizon (a long target on
+        # a nearly closed calendar): the clock runs without a due time rather
+        # than failing the ticket's routing, and ingestion with it.
+        clock.due_at = None
+        return
+    payload = {"metric": clock.metric, "generation": clock.generation}
     if clock.warned_at is None and clock.breached_at is None:
         until_warning = max(0.0, WARNING_AT * clock.target_seconds - clock.consumed_seconds)
         clock.warning_timer_id = timers.schedule(
