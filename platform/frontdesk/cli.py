@@ -164,6 +164,9 @@ def worker(threads: int | None, sweep_seconds: int, timer_seconds: float | None)
         signal.signal(sig, lambda *_: stop.set())
     jobs.start_worker(threads=threads or settings.worker_threads)
     click.echo(f"worker started ({threads or settings.worker_threads} threads)", err=True)
+    # A worker started after a crash hands the dead one's jobs back at once
+    # (when its heartbeat is already stale), not a tick later.
+    _periodic(jobs.requeue_dead_workers, "handing back a dead worker's jobs")
     # A dead worker's unacknowledged jobs are handed back once its heartbeat is
     # stale: check twice per heartbeat timeout, and at least as often as the sweep.
     tick = settings.worker_heartbeat_ms / 2000
