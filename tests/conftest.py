@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import os
 import secrets
 import uuid
@@ -27,6 +28,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from frontdesk.app import create_app
+from frontdesk.clock import Clock
+from frontdesk.clock import clock as the_clock
 from frontdesk.config import Settings, normalise_database_url
 from frontdesk.migrate import upgrade
 from frontdesk.runtime import Runtime
@@ -143,6 +146,16 @@ def backend(request: pytest.FixtureRequest, migrated: dict[str, Settings]) -> st
     if name not in migrated:
         pytest.skip("PostgreSQL is not available (set up per infra/README.md)")
     return name
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """The clock timers and SLAs read, stopped (Friday 27 Nov 2026, 09:00 UTC) until moved."""
+    the_clock.set(dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC))
+    try:
+        yield the_clock
+    finally:
+        the_clock.reset()
 
 
 @pytest.fixture

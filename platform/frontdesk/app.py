@@ -91,6 +91,7 @@ def create_app(
     from frontdesk.channels.endpoints import webhook_handler
     from frontdesk.identity.endpoints import CONTROLLERS as IDENTITY
     from frontdesk.realtime.endpoints import inbox_socket
+    from frontdesk.routing.endpoints import CONTROLLERS as ROUTING
     from frontdesk.tenancy.endpoints import CONTROLLERS as TENANCY
     from frontdesk.tickets.endpoints import CONTROLLERS as TICKETS
 
@@ -131,6 +132,7 @@ def create_app(
             *ATTACHMENTS,
             *CHANNELS,
             webhook_handler(settings, registry),
+            *ROUTING,
             inbox_socket,
             *adapter_routers(registry),
         ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import sys
 from pathlib import Path
 from typing import Any
@@ -184,8 +185,18 @@ def listen(sync_seconds: float) -> None:
     help="How often to look for pull channels due a poll (0: never; "
     "each is polled every FRONTDESK_POLL_SECONDS).",
 )
-def worker(threads: int | None, sweep_seconds: int, poll_tick_seconds: int) -> None:
-    """Run background jobs from Redis (ingest, deliver, poll); stop with SIGTERM or Ctrl-C."""
+@click.option(
+    "--timer-seconds",
+    default=None,
+    type=float,
+    help="How often the timer scheduler claims due timers (default FRONTDESK_TIMER_TICK_MS; "
+    "0: never, for a worker that only runs jobs).",
+)
+def worker(
+    threads: int | None, sweep_seconds: int, poll_tick_seconds: int, timer_seconds: float | None
+) -> None:
+    """Run background jobs from Redis (ingest, deliver, poll, timers) and the timer
+    scheduler; stop with SIGTERM or Ctrl-C."""
     import signal
     import threading
     import time
@@ -203,6 +214,9 @@ def worker(threads: int | None, sweep_seconds: int, poll_tick_seconds: int) -> N
         signal.signal(sig, lambda *_: stop.set())
     jobs.start_worker(threads=threads or settings.worker_threads)
     click.echo(f"worker started ({threads or settings.worker_threads} threads)", err=True)
+    # A worker started after a crash hands the dead one's jobs back at once
+    # (when its heartbeat is already stale), not a tick later.
+    _periodic(jobs.requeue_dead_workers, "handing back a dead worker's jobs")
     # A dead worker's unacknowledged jobs are handed back once its heartbeat is
     # stale: check twice per heartbeat timeout, and at least as often as the sweep.
     tick = settings.worker_heartbeat_ms / 2000
@@ -211,11 +225,22 @@ def worker(threads: int | None, sweep_seconds: int, poll_tick_seconds: int) -> N
     if poll_tick_seconds:
         tick = min(tick, poll_tick_seconds)
     tick = max(tick, 0.5)
+    requeue_every = tick
+    if timer_seconds is None:
+        timer_seconds = settings.timer_tick_ms / 1000
+    if timer_seconds > 0:
+        tick = min(tick, timer_seconds)
     next_sweep = time.monotonic() + sweep_seconds
     next_polls = time.monotonic()
+    next_requeue = time.monotonic()
+    timer_ticks = _TimerTicks()
     try:
         while not stop.wait(tick):
-            _periodic(jobs.requeue_dead_workers, "handing back a dead worker's jobs")
+            if timer_seconds > 0:
+                _periodic(timer_ticks, "running due timers")
+            if time.monotonic() >= next_requeue:
+                _periodic(jobs.requeue_dead_workers, "handing back a dead worker's jobs")
+                next_requeue = time.monotonic() + requeue_every
             if sweep_seconds and time.monotonic() >= next_sweep:
                 _periodic(lambda: _sweep_once(jobs), "sweeping")
                 next_sweep = time.monotonic() + sweep_seconds
@@ -233,6 +258,30 @@ def _periodic(fn: Any, what: str) -> None:
         fn()
     except Exception as exc:
         click.echo(f"{what} failed, will retry: {type(exc).__name__}: {exc}", err=True)
+
+
+class _TimerTicks:
+    """The scheduler's ticks on the worker's event loop, one at a time, never
+    waited for: the housekeeping loop (handing back a dead worker's jobs, the
+    sweep) must not queue behind a tick that the jobs on that loop slow down."""
+
+    def __init__(self) -> None:
+        self.running: concurrent.futures.Future[int] | None = None
+
+    def __call__(self) -> None:
+        from dramatiq.asyncio import get_event_loop_thread
+
+        from frontdesk.jobs import worker_runtime
+        from frontdesk.timers.service import run_due
+
+        if self.running is not None:
+            if not self.running.done():
+                return
+            previous, self.running = self.running, None
+            previous.result()  # a failed tick is reported (and the next one runs)
+        loop = get_event_loop_thread()
+        if loop is not None:
+            self.running = asyncio.run_coroutine_threadsafe(run_due(worker_runtime()), loop.loop)
 
 
 def _sweep_once(jobs: Any) -> None:

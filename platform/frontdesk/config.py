@@ -42,6 +42,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     delivery_max_attempts: int = 5
     delivery_backoff_ms: int = 2_000
     delivery_timeout_ms: int = 30_000
+    # Timers: how often the scheduler looks for due ones, how many one claim
+    # takes, and how long a claim holds before another scheduler may take the
+    # timer again (a lost job or a killed worker).
+    timer_tick_ms: int = 1_000
+    timer_batch_size: int = 200
+    timer_lease_ms: int = 60_000
     # Base64 key, or "1:<b64>,2:<b64>" for a keyring with versions.
     master_key: str = ""
     master_key_file: Path | None = None
@@ -114,6 +120,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         delivery_max_attempts=_int(env, "FRONTDESK_DELIVERY_MAX_ATTEMPTS", 5),
         delivery_backoff_ms=_int(env, "FRONTDESK_DELIVERY_BACKOFF_MS", 2_000),
         delivery_timeout_ms=_int(env, "FRONTDESK_DELIVERY_TIMEOUT_MS", 30_000),
+        timer_tick_ms=max(10, _int(env, "FRONTDESK_TIMER_TICK_MS", 1_000)),
+        timer_batch_size=max(1, _int(env, "FRONTDESK_TIMER_BATCH_SIZE", 200)),
+        timer_lease_ms=max(100, _int(env, "FRONTDESK_TIMER_LEASE_MS", 60_000)),
         master_key=env.get("FRONTDESK_MASTER_KEY", ""),
         master_key_file=Path(key_file) if key_file else None,
         secret_key=env.get("FRONTDESK_SECRET_KEY", ""),

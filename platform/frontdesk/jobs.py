@@ -82,7 +82,8 @@ def job(
 
 def _import_job_modules() -> None:
     # Every module that declares jobs, so any process knows every job by name.
-    import frontdesk.channels.tasks  # noqa: F401
+    import frontdesk.channels.tasks
+    import frontdesk.timers.tasks  # noqa: F401
 
 
 class PendingJob(msgspec.Struct, frozen=True):

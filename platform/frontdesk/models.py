@@ -19,6 +19,7 @@ from frontdesk.channels.transcripts import TranscriptRow
 from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
+from frontdesk.routing.models import BusinessHours, RoutingRule, SlaPolicy, TicketSla
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import (
     Category,
@@ -28,12 +29,14 @@ from frontdesk.tickets.models import (
     TicketCounter,
     TicketEvent,
 )
+from frontdesk.timers.models import Timer
 
 metadata = Base.metadata
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
+    "BusinessHours",
     "Category",
     "ChannelCursor",
     "ChannelEndpoint",
@@ -49,7 +52,9 @@ __all__ = [
     "MessageRef",
     "RefreshToken",
     "Role",
+    "RoutingRule",
     "SenderWindow",
+    "SlaPolicy",
     "StoredAttachment",
     "Team",
     "TeamMember",
@@ -58,6 +63,8 @@ __all__ = [
     "Ticket",
     "TicketCounter",
     "TicketEvent",
+    "TicketSla",
+    "Timer",
     "TranscriptRow",
     "User",
     "metadata",

@@ -6,8 +6,11 @@ deployment swaps one part without touching its callers.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
+import logging
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +25,8 @@ from frontdesk.jobs import take_pending as take_pending_jobs
 from frontdesk.realtime.events import take_pending as take_pending_events
 from frontdesk.realtime.events import tenant_channel
 from frontdesk.realtime.pubsub import LocalPubSub, PubSub, RedisPubSub, publish_all
+
+log = logging.getLogger("frontdesk.runtime")
 
 
 class Runtime:
@@ -50,6 +55,11 @@ class Runtime:
             else _LOCAL_PUBSUB
         )
         self.db.after_commit.append(self._after_commit)
+        from frontdesk.timers.service import scheduler_owner
+
+        # Names this process's timer claims (a lease shows who holds it).
+        self.timer_owner = scheduler_owner()
+        self._scheduler: asyncio.Task[None] | None = None
 
     def _signing_key(self) -> bytes:
         if self.settings.secret_key:
@@ -70,12 +80,29 @@ class Runtime:
             )
 
     async def start(self, *, worker: bool | None = None) -> None:
-        """Check the database role; start in-process workers when there is no Redis."""
+        """Check the database role; without Redis, start in-process workers and
+        the timer scheduler (the embedded demo is one process)."""
         await self.db.check_app_role()
         if worker if worker is not None else (self._owns_jobs and self.jobs.in_process):
             self.jobs.start_worker(threads=self.settings.worker_threads)
+            self._scheduler = asyncio.create_task(self._schedule_forever())
+
+    async def _schedule_forever(self) -> None:
+        from frontdesk.timers.service import run_due
+
+        while True:
+            try:
+                await run_due(self)
+            except Exception:  # a passing database outage must not end the loop
+                log.exception("the timer scheduler's tick failed; trying again")
+            await asyncio.sleep(self.settings.timer_tick_ms / 1000)
 
     async def close(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scheduler
+            self._scheduler = None
         if self._owns_jobs:
             self.jobs.close()
         await self.db.dispose()

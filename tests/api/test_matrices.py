@@ -188,6 +188,20 @@ def body_for(
             "config": {"secret": "s" * 20},
         },
         ("PATCH", "/api/v1/channels/{channel_id:uuid}"): {"name": f"renamed-{u}"},
+        ("PUT", "/api/v1/routing-rules"): {
+            "rules": [{"name": f"r-{u}", "actions": {"team": "engineering"}}]
+        },
+        ("PUT", "/api/v1/sla-policies"): {
+            "policies": [{"name": f"p-{u}", "first_response": {"seconds": 60}}]
+        },
+        ("PUT", "/api/v1/business-hours"): {
+            "timezone": "UTC",
+            "hours": {"mon": [["09:00", "17:00"]]},
+        },
+        ("PUT", "/api/v1/teams/{team_id:uuid}/business-hours"): {
+            "timezone": "UTC",
+            "hours": {"mon": [["09:00", "17:00"]]},
+        },
     }
     if method in ("GET", "DELETE"):
         return None

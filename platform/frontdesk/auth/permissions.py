@@ -29,6 +29,10 @@ class Permission(StrEnum):
     API_TOKENS_MANAGE = "api_tokens.manage"
     CHANNELS_MANAGE = "channels.manage"
     AUDIT_READ = "audit.read"
+    # SLA policies and business-hours calendars (the tenant's and its teams').
+    SLA_MANAGE = "sla.manage"
+    # The tenant's routing rules.
+    ROUTING_MANAGE = "routing.manage"
 
 
 P = Permission

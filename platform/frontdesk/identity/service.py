@@ -585,6 +585,20 @@ async def resolve_contact(
     return resolved
 
 
+async def routing_facts(
+    session: AsyncSession, customer_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, uuid.UUID | None]]:
+    """Each customer's tier and owning success manager (routing rules read these)."""
+    if not customer_ids:
+        return {}
+    rows = await session.execute(
+        select(Customer.id, Customer.tier, Customer.success_manager_id).where(
+            Customer.id.in_(sorted(customer_ids))
+        )
+    )
+    return {cid: (tier, manager) for cid, tier, manager in rows}
+
+
 async def get_contact_point(session: AsyncSession, point_id: uuid.UUID) -> ContactPoint:
     point = await session.get(ContactPoint, (_tenant(session), point_id))
     if point is None:

@@ -1,8 +1,10 @@
 """The hand-off point every new or reopened ticket passes through.
 
-Today it applies the default: a ticket without a team goes to the tenant's
-default team (the front line). Routing rules, assignment strategies and SLA
-timers (issue 6) plug in here without the pipeline changing.
+The tenant's routing rules run first (``routing.rules``: the first match sets
+team, priority, tags, assignee, escalation, and says why on the timeline); a
+ticket still without a team goes to the default team (the front line); then
+its SLA clocks start (``routing.sla``), so a rule's priority sets the targets.
+Assignment strategies (issue 6) plug in here without the pipeline changing.
 """
 
 from __future__ import annotations
@@ -12,21 +14,23 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.auth.service import default_team
+from frontdesk.routing.rules import apply_rules
+from frontdesk.routing.sla import start_clocks
 from frontdesk.tickets.models import Ticket
 
 
 async def route_many(session: AsyncSession, routed: Sequence[tuple[Ticket, str]]) -> None:
     """Route tickets, each with why it is routed now ("new ticket", "reopened", "follow-up")."""
+    await apply_rules(session, routed)
     unrouted = [ticket for ticket, _ in routed if ticket.team_id is None]
-    if not unrouted:
-        return
-    team = await default_team(session)
-    if team is None:
-        return
-    from frontdesk.tickets.service import assign
+    team = await default_team(session) if unrouted else None
+    if team is not None:
+        from frontdesk.tickets.service import assign
 
-    for ticket in unrouted:
-        await assign(session, None, ticket, team_id=team.id)
+        for ticket in unrouted:
+            await assign(session, None, ticket, team_id=team.id)
+    # After the team is known: the team's calendar counts the clocks.
+    await start_clocks(session, routed)
 
 
 async def route(session: AsyncSession, ticket: Ticket, *, reason: str) -> None:

@@ -293,6 +293,9 @@ async def open_ticket(
         )
     )
     await session.flush()
+    from frontdesk.routing.service import route
+
+    await route(session, ticket, reason="new ticket")
     return ticket
 
 
@@ -303,15 +306,16 @@ async def _check_assignable(session: AsyncSession, user_id: uuid.UUID) -> None:
 
 
 async def update_ticket(
-    session: AsyncSession, principal: Principal, ticket: Ticket, changes: TicketChanges
+    session: AsyncSession, principal: Principal | None, ticket: Ticket, changes: TicketChanges
 ) -> Ticket:
-    principal.require(Permission.TICKETS_UPDATE)
+    """Change fields; ``principal`` None means the system did it (a routing rule)."""
+    if principal is not None:
+        principal.require(Permission.TICKETS_UPDATE)
+    actor = principal.user_id if principal else None
     events: list[TicketEvent] = []
 
     def changed(field: str, before: Any, after: Any) -> None:
-        events.append(
-            _event(ticket, principal.user_id, f"{field}_changed", before=before, after=after)
-        )
+        events.append(_event(ticket, actor, f"{field}_changed", before=before, after=after))
 
     if not isinstance(changes.subject, msgspec.UnsetType):
         subject = changes.subject.strip()
@@ -352,6 +356,10 @@ async def update_ticket(
         ticket.updated_at = utcnow()
         session.add_all(events)
         await session.flush()
+        if any(e.kind in ("priority_changed", "category_changed") for e in events):
+            from frontdesk.routing.sla import retarget
+
+            await retarget(session, ticket)
     return ticket
 
 
@@ -392,6 +400,9 @@ async def change_state(
         )
     )
     await session.flush()
+    from frontdesk.routing.sla import state_changed
+
+    await state_changed(session, ticket, current, target)
     return ticket
 
 
@@ -438,6 +449,11 @@ async def assign(
         ticket.updated_at = utcnow()
         session.add_all(events)
         await session.flush()
+        if any(e.kind == "team_changed" for e in events):
+            # Another team may count by another calendar.
+            from frontdesk.routing.sla import retarget
+
+            await retarget(session, ticket, recount=True)
     return ticket
 
 
@@ -487,6 +503,9 @@ async def add_agent_message(
             ticket.first_response_at = now
         if ticket.state == TicketState.NEW.value:
             await change_state(session, None, ticket, TicketState.OPEN, reason="first reply")
+        from frontdesk.routing.sla import agent_replied
+
+        await agent_replied(session, ticket)
         from frontdesk.channels.delivery import queue_delivery
 
         await queue_delivery(session, ticket, message)
@@ -780,9 +799,13 @@ async def add_inbound_messages(
     session.add_all(messages)
     session.add_all(events)
     await session.flush()
-    for ticket in {id(item.ticket): item.ticket for item in inbound if item.wakes}.values():
+    written = list({id(item.ticket): item.ticket for item in inbound if item.wakes}.values())
+    for ticket in written:
         if ticket.state == TicketState.PENDING.value:
             await change_state(session, None, ticket, TicketState.OPEN, reason="customer replied")
+    from frontdesk.routing.sla import customer_wrote
+
+    await customer_wrote(session, written)
     return messages
 
 
@@ -832,6 +855,24 @@ async def add_system_event(
     ticket.updated_at = utcnow()
     await session.flush()
     return event
+
+
+async def add_system_events(
+    session: AsyncSession,
+    items: Sequence[tuple[Ticket, str, dict[str, Any]]],
+    *,
+    touch: bool = True,
+) -> None:
+    """Many system events (timers firing in a batch) in one flush; ``touch``
+    False leaves the tickets' ``updated_at`` (and their rows) alone."""
+    if not items:
+        return
+    now = utcnow()
+    for ticket, kind, data in items:
+        session.add(_event(ticket, None, kind, **data))
+        if touch:
+            ticket.updated_at = now
+    await session.flush()
 
 
 async def last_inbound_external_id(

@@ -1,0 +1,96 @@
+"""Routing's tables: business-hours calendars, SLA policies and each ticket's SLA clocks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKeyConstraint, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from frontdesk.db import Base, TenantOwned, TenantScoped, utcnow
+
+
+class BusinessHours(TenantOwned, Base):
+    """A calendar: the tenant's (``team_id`` NULL) or one team's."""
+
+    __tablename__ = "business_hours"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        ForeignKeyConstraint(["tenant_id", "team_id"], ["teams.tenant_id", "teams.id"]),
+        # "tenant" or the team's id: one calendar per scope (NULLs are never equal).
+        UniqueConstraint("tenant_id", "scope"),
+    )
+
+    scope: Mapped[str] = mapped_column(String(40))
+    team_id: Mapped[uuid.UUID | None]
+    timezone: Mapped[str] = mapped_column(String(64))
+    hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    holidays: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SlaPolicy(TenantOwned, Base):
+    """One entry of a tenant's ordered SLA policy list (see ``routing.sla``)."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        UniqueConstraint("tenant_id", "position"),
+    )
+
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(100))
+    # {"priorities": [...], "channels": [...], "categories": [...]}: empty means any.
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # {"first_response": {"seconds": 900}, "resolution": {"business_days": 3}, ...}
+    targets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class TicketSla(TenantScoped, Base):
+    """One SLA clock of one ticket: first response, next response or resolution.
+
+    Times are business time under the ticket's calendar: ``consumed_seconds``
+    ran before ``running_since`` (pauses split it), ``target_seconds`` is the
+    promise. ``generation`` counts restarts (each next-response cycle), so a
+    timer of an earlier cycle does nothing.
+    """
+
+    __tablename__ = "ticket_slas"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
+    )
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    metric: Mapped[str] = mapped_column(String(24), primary_key=True)
+    policy: Mapped[str] = mapped_column(String(100))
+    target_seconds: Mapped[int]
+    generation: Mapped[int] = mapped_column(default=1)
+    # running, paused (pending on the customer), met, cancelled
+    state: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime]
+    running_since: Mapped[dt.datetime | None]
+    consumed_seconds: Mapped[float] = mapped_column(default=0.0)
+    due_at: Mapped[dt.datetime | None]
+    warned_at: Mapped[dt.datetime | None]
+    breached_at: Mapped[dt.datetime | None]
+    met_at: Mapped[dt.datetime | None]
+    warning_timer_id: Mapped[uuid.UUID | None]
+    breach_timer_id: Mapped[uuid.UUID | None]
+
+
+class RoutingRule(TenantOwned, Base):
+    """One entry of a tenant's ordered routing rules (see ``routing.rules``)."""
+
+    __tablename__ = "routing_rules"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        UniqueConstraint("tenant_id", "position"),
+    )
+
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(100))
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
