@@ -368,3 +368,41 @@ async def test_a_failed_reply_shows_why_and_a_retry_shows_when(
         await client.get(f"/api/v1/tickets/{ticket['id']}/deliveries", headers=tenant.admin.headers)
     ).json()[0]
     assert delivery["next_attempt_at"] is None and len(delivery["attempts"]) == 1
+
+
+async def test_a_chatty_customer_is_no_autoresponder_unless_the_channel_says_so(
+    client: httpx.AsyncClient, tenant: TenantUnderTest, worker: Runtime
+) -> None:
+    """The per-sender rate limit guards against autoresponders (email's, by default);
+    on a webhook or chat channel a person's 25 quick messages are a person's."""
+    channel = await make_channel(client, tenant)
+    for i in range(25):
+        await post_signed(client, channel, payload(f"m-{i}", f"and {i}", conversation_id="c"))
+    await drain(worker)
+    [ticket] = await tickets_of(client, tenant)
+    r = await client.post(
+        f"/api/v1/tickets/{ticket['id']}/state",
+        headers=tenant.admin.headers,
+        json={"state": "resolved"},
+    )
+    assert r.status_code == 200, r.text
+    await post_signed(client, channel, payload("m-25", "one more thing", conversation_id="c"))
+    await drain(worker)
+    r = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=tenant.admin.headers)
+    assert r.json()["state"] == "open"  # the customer's message woke it
+    reasons = [m["thread_reason"] for m in await messages_of(client, tenant, ticket["id"])]
+    assert len(reasons) == 26
+    assert not [r for r in reasons if "automatic" in (r or "")]
+
+    # An admin who wants the limit here sets it: past it, messages are automatic.
+    r = await client.patch(
+        f"/api/v1/channels/{channel.id}",
+        headers=tenant.admin.headers,
+        json={"settings": {"sender_rate_limit": 3}},
+    )
+    assert r.status_code == 200, r.text
+    for i in range(5):
+        await post_signed(client, channel, payload(f"n-{i}", f"again {i}", conversation_id="c"))
+    await drain(worker)
+    reasons = [m["thread_reason"] for m in await messages_of(client, tenant, ticket["id"])]
+    assert ["automatic" in (r or "") for r in reasons[26:]] == [False] * 3 + [True] * 2

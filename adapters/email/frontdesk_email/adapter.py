@@ -39,7 +39,7 @@ class EmailAdapter(ChannelAdapter[EmailConfig]):
     config_type: ClassVar[type[msgspec.Struct]] = EmailConfig
     contact_kind: ClassVar[ContactKindName] = "email"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        threads=True, attachments=True, rich_text=True
+        threads=True, attachments=True, rich_text=True, automatic_senders=True
     )
     #: Raw MIME posted to the webhook: a 20 MB attachment is about 27 MB in
     #: base64, and ``max_message_bytes`` allows up to 50 MiB by default.

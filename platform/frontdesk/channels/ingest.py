@@ -343,7 +343,7 @@ async def _ingest_run(
     if not planned:
         return
     automatic = await loops.automatic_reasons(
-        session, [(p.channel, p.point.id, p.message.metadata) for p in planned]
+        session, runtime.registry, [(p.channel, p.point.id, p.message.metadata) for p in planned]
     )
     for p, reason in zip(planned, automatic, strict=True):
         p.automatic = reason
@@ -633,7 +633,9 @@ async def _ingest_message(
     msg = payload.message
     customer, point = await _resolve_sender(session, cipher, msg.sender)
     customer_id, point_id = customer.id, point.id
-    automatic = await loops.automatic_reason(session, channel, point_id, msg.metadata)
+    automatic = await loops.automatic_reason(
+        session, runtime.registry, channel, point_id, msg.metadata
+    )
     ticket, reason = await _thread(
         session,
         runtime,

@@ -18,34 +18,53 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.channels.models import ChannelInstance, SenderWindow
-from frontdesk.channels.settings import settings_of
+from frontdesk.channels.registry import Registry
+from frontdesk.channels.settings import DEFAULT_SENDER_RATE_LIMIT, settings_of
 from frontdesk.db import utcnow
+
+
+def rate_limit(registry: Registry, channel: ChannelInstance) -> int | None:
+    """The channel's per-sender limit: its setting, else the default where its
+    senders may be machines (the adapter says so), else none."""
+    settings = settings_of(channel.settings)
+    if settings.sender_rate_limit is not None:
+        return settings.sender_rate_limit
+    if registry.get(channel.kind).capabilities.automatic_senders:
+        return DEFAULT_SENDER_RATE_LIMIT
+    return None
 
 
 async def automatic_reasons(
     session: AsyncSession,
+    registry: Registry,
     arrivals: Sequence[tuple[ChannelInstance, uuid.UUID, dict[str, Any]]],
 ) -> list[str | None]:
     """Why each message (its channel, sender's contact point, adapter metadata)
     is automatic, or None for a person's message; in arrival order, with one
     lookup of the senders' windows whatever the count.
 
-    Every message counts towards its sender's window, automatic or not, so
-    a storm is noticed whatever its headers say.
+    On a rate-limited channel every message counts towards its sender's
+    window, automatic or not, so a storm is noticed whatever its headers say.
     """
     if not arrivals:
         return []
-    pairs = sorted({(channel.id, point_id) for channel, point_id, _ in arrivals})
-    stmt = select(SenderWindow).where(
-        tuple_(SenderWindow.channel_id, SenderWindow.contact_point_id).in_(pairs)
+    limits = {channel.id: rate_limit(registry, channel) for channel, _, _ in arrivals}
+    pairs = sorted(
+        {(channel.id, point_id) for channel, point_id, _ in arrivals if limits[channel.id]}
     )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    windows = {(w.channel_id, w.contact_point_id): w for w in await session.scalars(stmt)}
+    windows: dict[tuple[uuid.UUID, uuid.UUID], SenderWindow] = {}
+    if pairs:
+        stmt = select(SenderWindow).where(
+            tuple_(SenderWindow.channel_id, SenderWindow.contact_point_id).in_(pairs)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        windows = {(w.channel_id, w.contact_point_id): w for w in await session.scalars(stmt)}
     now = utcnow()
     out: list[str | None] = []
     for channel, point_id, metadata in arrivals:
-        over = _count(windows, channel, point_id, now)
+        limit = limits[channel.id]
+        over = _count(windows, channel, point_id, now, limit) if limit else None
         marked = metadata.get("auto")
         out.append(marked[:200] if isinstance(marked, str) and marked else over)
     # A concurrent first message from the same sender loses on the primary
@@ -56,12 +75,13 @@ async def automatic_reasons(
 
 async def automatic_reason(
     session: AsyncSession,
+    registry: Registry,
     channel: ChannelInstance,
     contact_point_id: uuid.UUID,
     metadata: dict[str, Any],
 ) -> str | None:
     """``automatic_reasons`` for one message."""
-    [reason] = await automatic_reasons(session, [(channel, contact_point_id, metadata)])
+    [reason] = await automatic_reasons(session, registry, [(channel, contact_point_id, metadata)])
     return reason
 
 
@@ -70,6 +90,7 @@ def _count(
     channel: ChannelInstance,
     contact_point_id: uuid.UUID,
     now: dt.datetime,
+    limit: int,
 ) -> str | None:
     settings = settings_of(channel.settings)
     window = dt.timedelta(minutes=settings.sender_rate_window_minutes)
@@ -83,9 +104,9 @@ def _count(
         row.started_at, row.count = now, 1
         return None
     row.count += 1
-    if row.count > settings.sender_rate_limit:
+    if row.count > limit:
         return (
-            f"rate limit: more than {settings.sender_rate_limit} messages from this sender "
+            f"rate limit: more than {limit} messages from this sender "
             f"in {settings.sender_rate_window_minutes} minutes"
         )
     return None

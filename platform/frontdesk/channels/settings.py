@@ -15,6 +15,9 @@ from frontdesk.errors import InvalidInput
 
 MIB = 1024 * 1024
 
+#: The per-sender rate limit of channels whose senders may be machines, unless set.
+DEFAULT_SENDER_RATE_LIMIT = 20
+
 #: The largest attachment any channel may store, whatever its setting.
 ATTACHMENT_CEILING = 100 * MIB
 
@@ -34,7 +37,9 @@ class ChannelSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     )
     #: More than this many messages from one sender within the window are
     #: treated as automatic: stored, never answered, never a new ticket.
-    sender_rate_limit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 20
+    #: ``None``: 20 where the channel's senders may be machines (its adapter
+    #: says ``automatic_senders``, as email's does), no limit elsewhere.
+    sender_rate_limit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
     sender_rate_window_minutes: Annotated[int, msgspec.Meta(ge=1, le=10_080)] = 10
     #: Larger attachments are listed on the message as refused, not stored.
     max_attachment_bytes: Annotated[int, msgspec.Meta(ge=0, le=ATTACHMENT_CEILING)] = 25 * MIB

@@ -29,6 +29,12 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     rich_text: bool = False
     #: Longest text one outbound message may carry; ``None`` for no limit.
     max_length: int | None = None
+    #: Senders may be machines that answer by themselves (email's
+    #: autoresponders): the platform limits each sender's rate by default, and
+    #: what is over the limit is treated as automatic. Off for channels where
+    #: a person sends many short messages (chat, IM); a channel's
+    #: ``sender_rate_limit`` setting turns it on there. (SDK 1.1)
+    automatic_senders: bool = False
 
 
 class ContactRef(msgspec.Struct, frozen=True, kw_only=True):
