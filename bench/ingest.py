@@ -13,7 +13,8 @@ database of its own that is dropped afterwards:
   and the Redis broker.
 * ``floor``: the rows one message leaves in PostgreSQL (inbound event,
   customer, contact point, audit entry, ticket number, ticket, message, two
-  ticket events, the event marked processed) written by plain asyncpg
+  ticket events, a message ref, two SLA clocks with their timers, the event
+  marked processed) written by plain asyncpg
   statements as the application's role (row-level security on), in the
   pipeline's two transactions (intake, then ingest), with the same
   concurrency and no HTTP or broker: the least work this schema asks of
@@ -1032,6 +1033,42 @@ async def bench_floor(args: argparse.Namespace, work: Path) -> Result:
                         ticket_id,
                         kind,
                         json.dumps(data),
+                    )
+                # Email's threading index: the provider's id, hashed.
+                await conn.execute(
+                    "INSERT INTO message_refs (tenant_id, id, ref_index, ticket_id, message_id, "
+                    "direction, created_at) VALUES ($1, $2, $3, $4, $5, 'inbound', now())",
+                    tenant,
+                    uuid.uuid4(),
+                    secrets.token_hex(32),
+                    ticket_id,
+                    message_id,
+                )
+                # The SLA clocks the hand-off starts, each with its warning timer.
+                for metric, hours in (("first_response", 4), ("resolution", 24)):
+                    timer_id = uuid.uuid4()
+                    await conn.execute(
+                        "INSERT INTO timers (tenant_id, id, kind, ticket_id, due_at, payload, "
+                        "state, attempts, created_at) VALUES ($1, $2, 'sla_warning', $3, "
+                        "now() + make_interval(hours => $4), $5, 'pending', 0, now())",
+                        tenant,
+                        timer_id,
+                        ticket_id,
+                        hours,
+                        json.dumps({"metric": metric, "generation": 1}),
+                    )
+                    await conn.execute(
+                        "INSERT INTO ticket_slas (tenant_id, ticket_id, metric, policy, "
+                        "target_seconds, generation, state, started_at, running_since, "
+                        "consumed_seconds, due_at, warning_timer_id) VALUES ($1, $2, $3, "
+                        "'default', $4, 1, 'running', now(), now(), 0, "
+                        "now() + make_interval(hours => $5), $6)",
+                        tenant,
+                        ticket_id,
+                        metric,
+                        hours * 3600,
+                        hours,
+                        timer_id,
                     )
                 await conn.execute(
                     "UPDATE inbound_events SET status = 'processed', attempts = 1, "
