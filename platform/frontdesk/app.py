@@ -89,6 +89,7 @@ def create_app(
     from frontdesk.auth.endpoints import CONTROLLERS as AUTH
     from frontdesk.channels.endpoints import CONTROLLERS as CHANNELS
     from frontdesk.channels.endpoints import webhook_handler
+    from frontdesk.handoffs.endpoints import CONTROLLERS as HANDOFFS
     from frontdesk.identity.endpoints import CONTROLLERS as IDENTITY
     from frontdesk.realtime.endpoints import inbox_socket
     from frontdesk.routing.endpoints import CONTROLLERS as ROUTING
@@ -133,6 +134,7 @@ def create_app(
             *CHANNELS,
             webhook_handler(settings, registry),
             *ROUTING,
+            *HANDOFFS,
             inbox_socket,
             *adapter_routers(registry),
         ],

@@ -18,6 +18,7 @@ from frontdesk.channels.models import (
 from frontdesk.channels.transcripts import TranscriptRow
 from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
+from frontdesk.handoffs.models import Handoff
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
 from frontdesk.routing.models import BusinessHours, RoutingRule, SlaPolicy, TicketSla
 from frontdesk.tenancy.models import Tenant
@@ -46,6 +47,7 @@ __all__ = [
     "Customer",
     "CustomerMerge",
     "Delivery",
+    "Handoff",
     "InboundEvent",
     "InboundRejection",
     "Message",

@@ -73,6 +73,7 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 def _import_handlers() -> None:
     # Every module that declares timer kinds, so any worker can fire any timer;
     # and every model, since an effect's flush sorts by the whole schema.
+    import frontdesk.handoffs.service
     import frontdesk.models
     import frontdesk.routing.sla
     import frontdesk.timers.reminders  # noqa: F401
