@@ -77,14 +77,15 @@ async def after_inbound_many(
             # Written after the bounce (by its Date), so the address works again;
             # mail written before it and ingested late does not say so.
             await identity.mark_contact_working(session, a.point)
-        settings = settings_of(a.channel.settings)
-        if a.new_ticket and not a.automatic and settings.acknowledge_new_tickets:
-            await tickets.add_automatic_reply(
-                session,
-                a.ticket,
-                text=settings.acknowledgement_text.replace("{number}", a.ticket.number),
-                reason="acknowledgement",
-            )
+        if a.new_ticket and not a.automatic:
+            settings = settings_of(a.channel.settings)
+            if settings.acknowledge_new_tickets:
+                await tickets.add_automatic_reply(
+                    session,
+                    a.ticket,
+                    text=settings.acknowledgement_text.replace("{number}", a.ticket.number),
+                    reason="acknowledgement",
+                )
 
 
 async def after_inbound(

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import case, func, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -148,16 +148,13 @@ async def _record_failure(
         await session.execute(
             update(InboundEvent)
             .where(InboundEvent.id == event_id, InboundEvent.status == "received")
-            .values(attempts=InboundEvent.attempts + 1, error=f"{type(exc).__name__}: {exc}")
-        )
-        await session.execute(
-            update(InboundEvent)
-            .where(
-                InboundEvent.id == event_id,
-                InboundEvent.status == "received",
-                InboundEvent.attempts >= MAX_ATTEMPTS,
+            .values(
+                attempts=InboundEvent.attempts + 1,
+                error=f"{type(exc).__name__}: {exc}",
+                status=case(
+                    (InboundEvent.attempts + 1 >= MAX_ATTEMPTS, "failed"), else_="received"
+                ),
             )
-            .values(status="failed")
         )
 
 
@@ -431,8 +428,6 @@ async def _ingest_run(
             if key:
                 run_conversations[(p.channel.id, key)] = p.new_ticket
             run_latest[pair] = p.new_ticket
-        elif key:
-            run_conversations.pop((p.channel.id, key), None)
 
     opened = await tickets.open_channel_tickets(session, specs)
     await routing.route_many(session, [(opened[i], why) for i, why in routed])

@@ -18,9 +18,8 @@ import msgspec
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.auth.models import TeamMember
 from frontdesk.auth.permissions import Permission
-from frontdesk.auth.service import Principal, get_team
+from frontdesk.auth.service import Principal, get_team, team_members
 from frontdesk.clock import now as clock_now
 from frontdesk.errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from frontdesk.handoffs.models import Handoff
@@ -248,15 +247,12 @@ async def act(
 
 
 async def team_leads(session: AsyncSession, team_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    rows = await session.execute(
-        select(TeamMember.team_id, TeamMember.user_id)
-        .where(TeamMember.team_id.in_(sorted(team_ids)), TeamMember.is_lead.is_(True))
-        .order_by(TeamMember.user_id)
-    )
+    """Each team's leads (user ids, sorted), through the auth domain's members."""
     leads: dict[uuid.UUID, list[str]] = {}
-    for team_id, user_id in rows:
-        leads.setdefault(team_id, []).append(str(user_id))
-    return leads
+    for member in await team_members(session, sorted(team_ids)):
+        if member.is_lead:
+            leads.setdefault(member.team_id, []).append(str(member.user_id))
+    return {team_id: sorted(users) for team_id, users in leads.items()}
 
 
 @timers.handler(OVERDUE_TIMER)
