@@ -60,6 +60,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     poll_interval_seconds: int = 60
     public_url: str = "http://127.0.0.1:8000"
     embedded: bool = True
+    # SQLite's ``synchronous`` pragma: "full" syncs the write-ahead log at
+    # every commit (a commit survives a power cut); "normal" syncs only at
+    # checkpoints (a commit survives the process crashing, not the machine).
+    sqlite_synchronous: str = "full"
 
     @property
     def is_sqlite(self) -> bool:
@@ -78,6 +82,19 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+SQLITE_SYNCHRONOUS = ("full", "normal")
+
+
+def _sqlite_synchronous(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in SQLITE_SYNCHRONOUS:
+        raise ConfigurationError(
+            "FRONTDESK_SQLITE_SYNCHRONOUS must be one of "
+            f"{', '.join(SQLITE_SYNCHRONOUS)}, got {raw!r}"
+        )
+    return value
 
 
 def normalise_database_url(url: str) -> str:
@@ -131,5 +148,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "FRONTDESK_MAX_BODY_BYTES", 2_000_000),
         poll_interval_seconds=_int(env, "FRONTDESK_POLL_SECONDS", 60),
         public_url=env.get("FRONTDESK_PUBLIC_URL") or "http://127.0.0.1:8000",
+        sqlite_synchronous=_sqlite_synchronous(env.get("FRONTDESK_SQLITE_SYNCHRONOUS") or "full"),
         embedded=not env.get("FRONTDESK_DATABASE_URL"),
     )
