@@ -1,0 +1,78 @@
+"""Fixtures of the SSO tests: a real OIDC provider on localhost, a tenant that signs in through it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from conftest import Actor, TenantUnderTest, add_user, sign_up
+from frontdesk.runtime import Runtime
+from sso.oidc_provider import Behaviour, Client, Person, Provider, running_provider
+
+
+@pytest.fixture(scope="session")
+def provider() -> Iterator[Provider]:
+    with running_provider() as p:
+        yield p
+
+
+@pytest.fixture(autouse=True)
+def _fresh_behaviour(provider: Provider) -> None:
+    provider.behaviour = Behaviour()
+
+
+@dataclass
+class SsoTenant:
+    tenant: TenantUnderTest
+    agent: Actor
+    client: Client
+
+    @property
+    def slug(self) -> str:
+        return self.tenant.slug
+
+
+async def configure(
+    client: httpx.AsyncClient, t: SsoTenant, provider: Provider, **settings: object
+) -> httpx.Response:
+    body = {"issuer": provider.issuer, "client_id": t.client.client_id, **settings}
+    r = await client.put("/api/v1/sso", headers=t.tenant.admin.headers, json=body)
+    assert r.status_code == 200, r.text
+    return r
+
+
+@pytest.fixture
+async def sso_tenant(
+    client: httpx.AsyncClient, runtime: Runtime, provider: Provider
+) -> SsoTenant:
+    """A tenant with an agent, signing in through ``provider`` (no JIT, SSO optional)."""
+    tenant = await sign_up(client)
+    agent = await add_user(client, tenant, "agent", teams=["front-line"])
+    registered = provider.add_client(f"{runtime.settings.public_url}/sso/{tenant.slug}/")
+    t = SsoTenant(tenant=tenant, agent=agent, client=registered)
+    await configure(client, t, provider, client_secret=registered.client_secret)
+    return t
+
+
+def person(email: str, *, verified: bool = True) -> Person:
+    return Person(subject=f"sub-{uuid.uuid4().hex[:8]}", email=email, email_verified=verified)
+
+
+async def through_provider(client: httpx.AsyncClient, slug: str) -> str:
+    """Start signing in, let the provider sign ``behaviour.person`` in; the callback's path and query."""
+    start = await client.get(f"/sso/{slug}/login")
+    assert start.status_code == 302, start.text
+    async with httpx.AsyncClient(timeout=10) as browser:
+        at_provider = await browser.get(start.headers["location"])
+    assert at_provider.status_code == 302, at_provider.text
+    back = urlsplit(at_provider.headers["location"])
+    return f"{back.path}?{back.query}"
+
+
+async def sso_sign_in(client: httpx.AsyncClient, slug: str) -> httpx.Response:
+    return await client.get(await through_provider(client, slug))
