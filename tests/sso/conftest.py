@@ -1,4 +1,4 @@
-"""Fixtures of the SSO tests: a real OIDC provider on localhost, a tenant that signs in through it."""
+"""Fixtures of the SSO tests: a real OIDC provider on localhost, a tenant signing in through it."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ class SsoTenant:
     tenant: TenantUnderTest
     agent: Actor
     client: Client
+    # Audit entries after this id are the running test's.
+    audit_after: str = ""
 
     @property
     def slug(self) -> str:
@@ -46,16 +48,27 @@ async def configure(
     return r
 
 
+# One tenant per backend for the whole session, set back to its defaults for
+# each test: signing a tenant up costs more than most of these tests.
+_tenants: dict[str, SsoTenant] = {}
+
+
 @pytest.fixture
 async def sso_tenant(
-    client: httpx.AsyncClient, runtime: Runtime, provider: Provider
+    client: httpx.AsyncClient, runtime: Runtime, provider: Provider, backend: str
 ) -> SsoTenant:
     """A tenant with an agent, signing in through ``provider`` (no JIT, SSO optional)."""
-    tenant = await sign_up(client)
-    agent = await add_user(client, tenant, "agent", teams=["front-line"])
-    registered = provider.add_client(f"{runtime.settings.public_url}/sso/{tenant.slug}/")
-    t = SsoTenant(tenant=tenant, agent=agent, client=registered)
-    await configure(client, t, provider, client_secret=registered.client_secret)
+    t = _tenants.get(backend)
+    if t is None:
+        tenant = await sign_up(client)
+        agent = await add_user(client, tenant, "agent", teams=["front-line"])
+        registered = provider.add_client(f"{runtime.settings.public_url}/sso/{tenant.slug}/")
+        t = _tenants[backend] = SsoTenant(tenant=tenant, agent=agent, client=registered)
+    await configure(client, t, provider, client_secret=t.client.client_secret)
+    latest = await client.get(
+        "/api/v1/audit-log", headers=t.tenant.admin.headers, params={"limit": 1}
+    )
+    t.audit_after = latest.json()["items"][0]["id"]
     return t
 
 
@@ -64,7 +77,10 @@ def person(email: str, *, verified: bool = True) -> Person:
 
 
 async def through_provider(client: httpx.AsyncClient, slug: str) -> str:
-    """Start signing in, let the provider sign ``behaviour.person`` in; the callback's path and query."""
+    """Start signing in and let the provider sign ``behaviour.person`` in.
+
+    Returns the path and query the provider sends the browser back to.
+    """
     start = await client.get(f"/sso/{slug}/login")
     assert start.status_code == 302, start.text
     async with httpx.AsyncClient(timeout=10) as browser:

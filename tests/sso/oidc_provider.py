@@ -21,8 +21,8 @@ from typing import Any
 
 import uvicorn
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
-from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
@@ -117,7 +117,9 @@ class Code(AuthorizationCodeMixin):
 
 
 class _Request(OAuth2Request):
-    def __init__(self, method: str, uri: str, headers: Any, args: dict[str, str], form: dict[str, str]):
+    def __init__(
+        self, method: str, uri: str, headers: Any, args: dict[str, str], form: dict[str, str]
+    ):
         super().__init__(method, uri, headers=headers)
         self._args, self._form = args, form
         self.payload = BasicOAuth2Payload({**args, **form})
@@ -283,7 +285,12 @@ def running_provider() -> Iterator[Provider]:
     """The provider, listening on 127.0.0.1 from a thread of its own until the block ends."""
     provider = Provider()
     config = uvicorn.Config(
-        provider.app(), host="127.0.0.1", port=0, lifespan="off", log_level="warning", log_config=None
+        provider.app(),
+        host="127.0.0.1",
+        port=0,
+        lifespan="off",
+        log_level="warning",
+        log_config=None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)

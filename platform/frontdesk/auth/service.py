@@ -14,13 +14,13 @@ from frontdesk.audit.service import record
 from frontdesk.auth import tokens
 from frontdesk.auth.models import ApiToken, RefreshToken, Role, Team, TeamMember, User
 from frontdesk.auth.passwords import hash_password, verify_password
-from frontdesk.auth.sso.policy import check_password_sign_in
 from frontdesk.auth.permissions import (
     BUILTIN_ROLE_DESCRIPTIONS,
     BUILTIN_ROLES,
     Permission,
     parse_permissions,
 )
+from frontdesk.auth.sso.policy import check_password_sign_in
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.db import utcnow
 from frontdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated

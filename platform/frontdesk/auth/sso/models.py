@@ -18,9 +18,7 @@ class SsoConfig(TenantOwned, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
         ForeignKeyConstraint(["tenant_id", "jit_role_id"], ["roles.tenant_id", "roles.id"]),
-        ForeignKeyConstraint(
-            ["tenant_id", "break_glass_user_id"], ["users.tenant_id", "users.id"]
-        ),
+        ForeignKeyConstraint(["tenant_id", "break_glass_user_id"], ["users.tenant_id", "users.id"]),
         UniqueConstraint("tenant_id"),
     )
 

@@ -12,18 +12,17 @@ import datetime as dt
 import hmac
 import time
 import uuid
+import warnings
 from typing import Any
 
+import authlib.deprecate  # noqa: F401 - installs its own filter first, ours goes above it
 import httpx
 import msgspec
-import warnings
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from frontdesk.errors import Unauthenticated
-
-import authlib.deprecate  # noqa: E402, F401 - installs its own filter first, ours goes above it
 
 with warnings.catch_warnings():
     # authlib 1.9 would rather run on httpx2 and says so on import; httpx is
@@ -139,7 +138,9 @@ async def _key_set(jwks_uri: str, *, fresh: bool) -> KeySet:
     try:
         keys = KeySet.import_key_set(await _get_json(jwks_uri))
     except (JoseError, ValueError, TypeError) as exc:
-        raise SsoFailed("provider_misconfigured", f"the provider's key set is unusable: {exc}") from None
+        raise SsoFailed(
+            "provider_misconfigured", f"the provider's key set is unusable: {exc}"
+        ) from None
     _cache.keys[jwks_uri] = (now, keys)
     return keys
 
@@ -189,7 +190,10 @@ async def exchange_code(
     code: str,
     code_verifier: str,
 ) -> str:
-    """The ID token the provider issues for ``code`` (refused once used, or without the verifier)."""
+    """The ID token the provider issues for ``code``.
+
+    The provider refuses a code used before, or sent without its PKCE verifier.
+    """
     async with _client(metadata, client_id, client_secret, redirect_uri) as client:
         try:
             token = await client.fetch_token(
@@ -218,7 +222,9 @@ async def verify_id_token(
     now: dt.datetime,
 ) -> IdentityClaims:
     """Signature against the provider's JWKS, then issuer, audience, expiry and nonce."""
-    algorithms = [a for a in metadata.id_token_signing_alg_values_supported if a in SIGNING_ALGORITHMS]
+    algorithms = [
+        a for a in metadata.id_token_signing_alg_values_supported if a in SIGNING_ALGORITHMS
+    ]
     if not algorithms:
         raise SsoFailed("provider_misconfigured", "the provider signs with no algorithm we accept")
     try:

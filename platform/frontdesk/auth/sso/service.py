@@ -10,6 +10,7 @@ since the request's is rolled back with the error.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
@@ -69,10 +70,8 @@ def check_issuer(issuer: str) -> str:
     if parts.scheme == "https":
         return issuer.strip().rstrip("/")
     loopback = parts.hostname == "localhost"
-    try:
+    with contextlib.suppress(ValueError):
         loopback = loopback or ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        pass
     if parts.scheme == "http" and loopback:
         return issuer.strip().rstrip("/")
     raise InvalidInput("issuer must be an https URL")
@@ -80,7 +79,10 @@ def check_issuer(issuer: str) -> str:
 
 def client_secret(cipher: TenantCipher, config: SsoConfig) -> str:
     return cipher.decrypt(
-        config.client_secret_encrypted, table="sso_configs", column="client_secret", row_id=config.id
+        config.client_secret_encrypted,
+        table="sso_configs",
+        column="client_secret",
+        row_id=config.id,
     )
 
 
