@@ -48,9 +48,27 @@ async def configure(
     return r
 
 
-# One tenant per backend for the whole session, set back to its defaults for
-# each test: signing a tenant up costs more than most of these tests.
-_tenants: dict[str, SsoTenant] = {}
+# Tenants live for the whole session, one of each kind per backend, set back
+# to their defaults for each test: signing a tenant up costs more than most of
+# these tests.
+_tenants: dict[tuple[str, str], SsoTenant] = {}
+
+
+async def _sso_tenant(
+    client: httpx.AsyncClient, runtime: Runtime, provider: Provider, backend: str, kind: str
+) -> SsoTenant:
+    t = _tenants.get((backend, kind))
+    if t is None:
+        tenant = await sign_up(client)
+        agent = await add_user(client, tenant, "agent", teams=["front-line"])
+        registered = provider.add_client(f"{runtime.settings.public_url}/sso/{tenant.slug}/")
+        t = _tenants[(backend, kind)] = SsoTenant(tenant=tenant, agent=agent, client=registered)
+    await configure(client, t, provider, client_secret=t.client.client_secret)
+    latest = await client.get(
+        "/api/v1/audit-log", headers=t.tenant.admin.headers, params={"limit": 1}
+    )
+    t.audit_after = latest.json()["items"][0]["id"]
+    return t
 
 
 @pytest.fixture
@@ -58,18 +76,15 @@ async def sso_tenant(
     client: httpx.AsyncClient, runtime: Runtime, provider: Provider, backend: str
 ) -> SsoTenant:
     """A tenant with an agent, signing in through ``provider`` (no JIT, SSO optional)."""
-    t = _tenants.get(backend)
-    if t is None:
-        tenant = await sign_up(client)
-        agent = await add_user(client, tenant, "agent", teams=["front-line"])
-        registered = provider.add_client(f"{runtime.settings.public_url}/sso/{tenant.slug}/")
-        t = _tenants[backend] = SsoTenant(tenant=tenant, agent=agent, client=registered)
-    await configure(client, t, provider, client_secret=t.client.client_secret)
-    latest = await client.get(
-        "/api/v1/audit-log", headers=t.tenant.admin.headers, params={"limit": 1}
-    )
-    t.audit_after = latest.json()["items"][0]["id"]
-    return t
+    return await _sso_tenant(client, runtime, provider, backend, "one")
+
+
+@pytest.fixture
+async def other_sso_tenant(
+    client: httpx.AsyncClient, runtime: Runtime, provider: Provider, backend: str
+) -> SsoTenant:
+    """Another such tenant, on the same provider."""
+    return await _sso_tenant(client, runtime, provider, backend, "other")
 
 
 def person(email: str, *, verified: bool = True) -> Person:

@@ -89,6 +89,25 @@ async def test_a_wrong_state_is_refused_and_audited(
     ]
 
 
+async def test_another_tenants_sign_in_does_not_sign_in_here(
+    client: httpx.AsyncClient,
+    provider: Provider,
+    sso_tenant: SsoTenant,
+    other_sso_tenant: SsoTenant,
+) -> None:
+    """A sign-in started for tenant A and brought to tenant B's callback is unknown there."""
+    provider.behaviour.person = person(sso_tenant.agent.email)
+    started_at_a = urlsplit(await through_provider(client, sso_tenant.slug))
+    at_b = await client.get(f"/sso/{other_sso_tenant.slug}/callback?{started_at_a.query}")
+    assert reason(at_b) == "state_invalid"
+    [failure] = await audit(client, other_sso_tenant, "sso.sign_in_failed")
+    assert failure["data"]["reason"] == "state_invalid"
+    assert await audit(client, sso_tenant, "sso.sign_in_failed") == []
+    # Tenant B's settings are its own.
+    theirs = await client.get("/api/v1/sso", headers=other_sso_tenant.tenant.admin.headers)
+    assert theirs.json()["client_id"] == other_sso_tenant.client.client_id
+
+
 async def test_a_replayed_code_is_refused(
     client: httpx.AsyncClient, provider: Provider, sso_tenant: SsoTenant
 ) -> None:

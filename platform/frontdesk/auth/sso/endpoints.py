@@ -115,8 +115,12 @@ class SsoController(Controller):
         async with runtime.db.session(tenant_id) as db:
             config = await sso.enabled_config(db)
             issuer, client_id = config.issuer, config.client_id
-        # Asked with no transaction open: a slow provider holds no lock.
-        metadata = await oidc.discover(issuer)
+        try:
+            # Asked with no transaction open: a slow provider holds no lock.
+            metadata = await oidc.discover(issuer)
+        except oidc.SsoFailed as failed:
+            await sso.record_failure(runtime, tenant_id, failed)
+            raise
         async with runtime.db.session(tenant_id) as db:
             cipher = await load_tenant_cipher(db, runtime.keyring, tenant_id)
             pending = await sso.begin_login(db, cipher)
