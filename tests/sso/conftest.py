@@ -14,6 +14,9 @@ from conftest import Actor, TenantUnderTest, add_user, sign_up
 from frontdesk.runtime import Runtime
 from sso.oidc_provider import Behaviour, Client, Person, Provider, running_provider
 
+# Built once: httpx would load the CA bundle again for every client.
+BROWSER_TLS = httpx.create_ssl_context()
+
 
 @pytest.fixture(scope="session")
 def provider() -> Iterator[Provider]:
@@ -98,7 +101,7 @@ async def through_provider(client: httpx.AsyncClient, slug: str) -> str:
     """
     start = await client.get(f"/sso/{slug}/login")
     assert start.status_code == 302, start.text
-    async with httpx.AsyncClient(timeout=10) as browser:
+    async with httpx.AsyncClient(timeout=10, verify=BROWSER_TLS) as browser:
         at_provider = await browser.get(start.headers["location"])
     assert at_provider.status_code == 302, at_provider.text
     back = urlsplit(at_provider.headers["location"])

@@ -30,7 +30,9 @@ from authlib.oidc.core.models import AuthorizationCodeMixin
 from joserfc.jwk import RSAKey
 from litestar import Litestar, Request, Response, get, post
 
-KID = "test-key-1"
+
+def new_key(kid: str) -> RSAKey:
+    return RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig"})
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Behaviour:
     audience: str | None = None  # another "aud" than the client's id
     expires_in: int = 300  # negative: already expired when issued
     nonce: str | None = None  # another nonce than the one asked for
+    foreign_key: bool = False  # signed with a key the JWKS does not hold
 
 
 @dataclass
@@ -136,7 +139,10 @@ class _Request(OAuth2Request):
 class Provider(AuthorizationServer):
     def __init__(self) -> None:
         super().__init__(scopes_supported=["openid", "email", "profile"])
-        self.key = RSAKey.generate_key(2048, parameters={"kid": KID, "use": "sig"})
+        # Published in the JWKS; the last one signs.
+        self.keys = [new_key("key-1")]
+        # Made once: a 2048-bit key takes a while to generate on a busy machine.
+        self._foreign_key = RSAKey.generate_key(2048)
         self.clients: dict[str, Client] = {}
         self.codes: dict[str, Code] = {}
         self.behaviour = Behaviour()
@@ -175,13 +181,16 @@ class Provider(AuthorizationServer):
 
         class OpenID(OpenIDCode):
             def resolve_client_private_key(self, client: Any) -> RSAKey:
-                return provider.key
+                if provider.behaviour.foreign_key:
+                    # The current key id, someone else's key: the signature cannot verify.
+                    return provider._foreign_key
+                return provider.keys[-1]
 
             def get_client_algorithm(self, client: Any) -> str:
                 return "RS256"
 
             def get_encode_header(self, client: Any) -> dict[str, str]:
-                return {"alg": "RS256", "kid": KID}
+                return {"alg": "RS256", "kid": str(provider.keys[-1].kid)}
 
             def get_client_claims(self, client: Any) -> dict[str, Any]:
                 b, now = provider.behaviour, int(time.time())
@@ -230,6 +239,10 @@ class Provider(AuthorizationServer):
 
     # --- for the tests ---------------------------------------------------------
 
+    def rotate_key(self) -> None:
+        """Sign with a new key from now on, published beside the old one."""
+        self.keys.append(new_key(f"key-{len(self.keys) + 1}"))
+
     def add_client(self, redirect_prefix: str) -> Client:
         client = Client(
             client_id=f"frontdesk-{secrets.token_hex(4)}",
@@ -262,7 +275,7 @@ class Provider(AuthorizationServer):
 
         @get("/jwks", sync_to_thread=False)
         def jwks() -> dict[str, Any]:
-            return {"keys": [provider.key.as_dict(private=False)]}
+            return {"keys": [key.as_dict(private=False) for key in provider.keys]}
 
         @get("/authorize", sync_to_thread=False)
         def authorize(request: Request[Any, Any, Any]) -> Response[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -11,8 +12,9 @@ from sqlalchemy import select
 
 from conftest import PASSWORD
 from frontdesk.auth.sso.models import SsoConfig
+from frontdesk.clock import Clock
 from frontdesk.runtime import Runtime
-from sso.conftest import SsoTenant, configure, person, sso_sign_in, through_provider
+from sso.conftest import BROWSER_TLS, SsoTenant, configure, person, sso_sign_in, through_provider
 from sso.oidc_provider import Behaviour, Provider
 
 
@@ -45,7 +47,7 @@ async def test_a_verified_user_signs_in_and_gets_working_tokens(
     assert {"state", "nonce", "code_challenge"} <= set(asked)
     assert "code_verifier" not in asked
 
-    async with httpx.AsyncClient() as browser:
+    async with httpx.AsyncClient(verify=BROWSER_TLS) as browser:
         back = urlsplit((await browser.get(start.headers["location"])).headers["location"])
     r = await client.get(f"{back.path}?{back.query}")
     assert r.status_code == 200, r.text
@@ -66,7 +68,7 @@ async def test_a_verified_user_signs_in_and_gets_working_tokens(
 
 
 async def test_a_wrong_state_is_refused_and_audited(
-    client: httpx.AsyncClient, provider: Provider, sso_tenant: SsoTenant
+    client: httpx.AsyncClient, provider: Provider, sso_tenant: SsoTenant, clock: Clock
 ) -> None:
     provider.behaviour.person = person(sso_tenant.agent.email)
     callback = await through_provider(client, sso_tenant.slug)
@@ -81,11 +83,16 @@ async def test_a_wrong_state_is_refused_and_audited(
         transport=client._transport, base_url="http://testserver"
     ) as elsewhere:
         assert reason(await elsewhere.get(callback)) == "browser_mismatch"
+    # Back from the provider too late.
+    stale = await through_provider(client, sso_tenant.slug)
+    clock.advance(dt.timedelta(minutes=11))
+    assert reason(await client.get(stale)) == "state_expired"
     failures = await audit(client, sso_tenant, "sso.sign_in_failed")
-    assert [f["data"]["reason"] for f in failures] == [
+    assert [f["data"]["reason"] for f in reversed(failures)] == [
+        "state_invalid",
+        "state_invalid",
         "browser_mismatch",
-        "state_invalid",
-        "state_invalid",
+        "state_expired",
     ]
 
 
@@ -127,6 +134,7 @@ async def test_a_replayed_code_is_refused(
 
 # What a broken or hostile provider gets wrong, and the reason each is refused for.
 TAMPERED = [
+    ({"foreign_key": True}, "token_invalid"),
     ({"issuer": "http://127.0.0.1:9/another-provider"}, "issuer_mismatch"),
     ({"audience": "another-client"}, "audience_mismatch"),
     ({"expires_in": -600}, "token_expired"),
@@ -134,18 +142,23 @@ TAMPERED = [
 ]
 
 
-async def test_a_wrong_issuer_audience_expiry_or_nonce_is_refused(
+async def test_a_bad_signature_wrong_issuer_audience_expiry_or_nonce_is_refused(
     client: httpx.AsyncClient, provider: Provider, sso_tenant: SsoTenant
 ) -> None:
-    """One test for the four (a sign-in each): the fixtures cost more than the checks."""
+    """One test for all five (a sign-in each): the fixtures cost more than the checks."""
     for tamper, expected in TAMPERED:
         provider.behaviour = Behaviour(person=person(sso_tenant.agent.email), **tamper)
-        assert reason(await sso_sign_in(client, sso_tenant.slug)) == expected, tamper
+        refused = await sso_sign_in(client, sso_tenant.slug)
+        assert reason(refused) == expected, tamper
+        if "foreign_key" in tamper:
+            assert "signature" in refused.json()["detail"]
     failures = await audit(client, sso_tenant, "sso.sign_in_failed")
     assert [f["data"]["reason"] for f in reversed(failures)] == [e for _, e in TAMPERED]
     assert await audit(client, sso_tenant, "sso.signed_in") == []
-    # The same provider, untampered: the agent gets in.
+    # The same provider, untampered, after rotating its signing key (a key id
+    # not in the key set we hold, so it is fetched again): the agent gets in.
     provider.behaviour = Behaviour(person=person(sso_tenant.agent.email))
+    provider.rotate_key()
     assert (await sso_sign_in(client, sso_tenant.slug)).status_code == 200
 
 

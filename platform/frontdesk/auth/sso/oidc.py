@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hmac
+import ssl
 import time
 import uuid
 import warnings
@@ -93,9 +94,21 @@ def forget_providers() -> None:
     _cache.keys.clear()
 
 
+_tls: ssl.SSLContext | None = None
+
+
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default TLS settings, built once: a client builds them anew otherwise
+    (loading the CA bundle), which costs more than the request."""
+    global _tls
+    if _tls is None:
+        _tls = httpx.create_ssl_context()
+    return _tls
+
+
 async def _get_json(url: str) -> Any:
     try:
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as http:
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S, verify=_tls_context()) as http:
             response = await http.get(url, headers={"Accept": "application/json"})
         response.raise_for_status()
         return response.json()
@@ -158,6 +171,7 @@ def _client(
         redirect_uri=redirect_uri,
         code_challenge_method="S256",
         timeout=HTTP_TIMEOUT_S,
+        verify=_tls_context(),
     )
 
 
