@@ -29,7 +29,7 @@ from frontdesk.channels.service import MASKED_SECRET
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import utcnow
 from frontdesk.runtime import Runtime
-from frontdesk.tenancy.service import get_tenant_by_slug
+from frontdesk.tenancy.service import get_tenant, get_tenant_by_slug
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -44,8 +44,6 @@ async def finish_sign_in(db: AsyncSession, runtime: Runtime, user: User) -> Resp
 
 
 async def _config_out(db: AsyncSession, runtime: Runtime, config: SsoConfig) -> SsoConfigOut:
-    from frontdesk.tenancy.service import get_tenant
-
     tenant = await get_tenant(db, config.tenant_id)
     jit_role = await auth.get_role(db, config.jit_role_id) if config.jit_role_id else None
     return SsoConfigOut(

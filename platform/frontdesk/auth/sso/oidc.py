@@ -7,7 +7,6 @@ ID token means for a tenant.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hmac
 import ssl
@@ -82,7 +81,6 @@ class _Cache:
     def __init__(self) -> None:
         self.metadata: dict[str, tuple[float, ProviderMetadata]] = {}
         self.keys: dict[str, tuple[float, KeySet]] = {}
-        self.lock = asyncio.Lock()
 
 
 _cache = _Cache()
