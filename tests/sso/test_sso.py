@@ -257,3 +257,9 @@ async def test_settings_need_the_permission_and_keep_the_secret_hidden(
         json={"issuer": "http://idp.example.com", "client_id": "x"},
     )
     assert not_https.status_code == 400
+    # Removed: nobody signs in through it any more.
+    assert (await client.delete("/api/v1/sso", headers=admin.headers)).status_code == 204
+    assert (await client.get("/api/v1/sso", headers=admin.headers)).status_code == 404
+    assert (await client.get(f"/sso/{sso_tenant.slug}/login")).status_code == 404
+    [removed] = await audit(client, sso_tenant, "sso.removed")
+    assert removed["actor_user_id"] == str(admin.user_id)
