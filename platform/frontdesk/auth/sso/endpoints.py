@@ -182,14 +182,16 @@ class SsoController(Controller):
         error: str | None,
         browser_secret: str | None,
     ) -> Response[Any]:
-        if not state:
-            raise oidc.SsoFailed("state_invalid", "this sign-in was not started here; start again")
         async with runtime.db.session(tenant_id) as db:
             config = await sso.enabled_config(db)
             cipher = await load_tenant_cipher(db, runtime.keyring, tenant_id)
             secret = sso.client_secret(cipher, config)
             issuer, client_id = config.issuer, config.client_id
-            taken = await sso.take_login(db, cipher, state=state, browser_secret=browser_secret)
+            taken = (
+                await sso.take_login(db, cipher, state=state, browser_secret=browser_secret)
+                if state
+                else sso.unknown_state()
+            )
         # The state is used up (committed) before anything else can fail.
         if isinstance(taken, oidc.SsoFailed):
             raise taken

@@ -238,6 +238,10 @@ async def begin_login(session: AsyncSession, cipher: TenantCipher) -> PendingLog
     return pending
 
 
+def unknown_state() -> SsoFailed:
+    return SsoFailed("state_invalid", "this sign-in was not started here; start again")
+
+
 async def take_login(
     session: AsyncSession, cipher: TenantCipher, *, state: str, browser_secret: str | None
 ) -> TakenLogin | SsoFailed:
@@ -245,7 +249,7 @@ async def take_login(
     it, so the caller commits the use either way: a state is tried once."""
     row = await session.scalar(select(SsoLogin).where(SsoLogin.state_hash == _digest(state)))
     if row is None:
-        return SsoFailed("state_invalid", "this sign-in was not started here; start again")
+        return unknown_state()
     # One UPDATE decides between two concurrent callbacks with the same state.
     used = await session.execute(
         update(SsoLogin)
