@@ -224,6 +224,11 @@ def body_for(
         ("POST", "/api/v1/handoffs/{handoff_id:uuid}/accept"): {},
         ("POST", "/api/v1/handoffs/{handoff_id:uuid}/done"): {},
         ("POST", "/api/v1/handoffs/{handoff_id:uuid}/decline"): {},
+        ("PUT", "/api/v1/sso"): {
+            "issuer": "https://idp.example.com",
+            "client_id": f"frontdesk-{u}",
+            "client_secret": "s" * 20,
+        },
     }
     if method in ("GET", "DELETE"):
         return None

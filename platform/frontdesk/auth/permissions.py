@@ -33,6 +33,8 @@ class Permission(StrEnum):
     SLA_MANAGE = "sla.manage"
     # The tenant's routing rules.
     ROUTING_MANAGE = "routing.manage"
+    # Single sign-on: the tenant's provider, just-in-time users, SSO required.
+    SSO_MANAGE = "sso.manage"
 
 
 P = Permission
