@@ -5,6 +5,7 @@ from __future__ import annotations
 from frontdesk.attachments.models import StoredAttachment
 from frontdesk.audit.models import AuditEntry
 from frontdesk.auth.models import ApiToken, RefreshToken, Role, Team, TeamMember, User
+from frontdesk.calls.models import Call
 from frontdesk.channels.models import (
     ChannelCursor,
     ChannelEndpoint,
@@ -21,6 +22,7 @@ from frontdesk.db import Base
 from frontdesk.handoffs.models import Handoff
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
 from frontdesk.routing.models import BusinessHours, RoutingRule, SlaPolicy, TicketSla
+from frontdesk.tasks.models import TicketTask
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import (
     Category,
@@ -38,6 +40,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "BusinessHours",
+    "Call",
     "Category",
     "ChannelCursor",
     "ChannelEndpoint",
@@ -66,6 +69,7 @@ __all__ = [
     "TicketCounter",
     "TicketEvent",
     "TicketSla",
+    "TicketTask",
     "Timer",
     "TranscriptRow",
     "User",

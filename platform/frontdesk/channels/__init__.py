@@ -22,6 +22,8 @@ from frontdesk.channels.masking import mask_sensitive_numbers
 from frontdesk.channels.types import (
     SECRET,
     Attachment,
+    CallDetails,
+    CallDirection,
     Capabilities,
     ChannelEvent,
     ChannelEventKind,
@@ -41,12 +43,16 @@ from frontdesk.channels.types import (
 #: 1.1 added live channels: ``ChannelContext.services`` (pub/sub, transcripts),
 #: the ``channel_gateway`` dependency of adapter routes, ``ChannelNotFound``,
 #: ``mask_sensitive_numbers`` (for what an adapter keeps itself, as transcripts).
-SDK_VERSION = "1.1"
+#: 1.2 added phone calls: ``ChannelEvent.call`` (``CallDetails``: one call log
+#: per call, answer times, callback tasks) and the ``call_recorded`` event kind.
+SDK_VERSION = "1.2"
 
 __all__ = [
     "SDK_VERSION",
     "SECRET",
     "Attachment",
+    "CallDetails",
+    "CallDirection",
     "Capabilities",
     "ChannelAdapter",
     "ChannelContext",
