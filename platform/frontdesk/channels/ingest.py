@@ -627,10 +627,16 @@ async def _ingest_call_step(
 ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     """One step of a phone call: onto its call's log, on the ticket the call's
     first step found (every later step of the call follows it there)."""
-    assert ev.call is not None and ev.sender is not None
-    customer, point = await _resolve_sender(session, cipher, ev.sender)
-    customer_id, point_id = customer.id, point.id
+    assert ev.call is not None
     call = await calls.find_call(session, channel.id, ev.call.call_id)
+    if ev.sender is None:
+        # Some steps name no number (Vonage's recordings): the call's log knows the caller.
+        if call is None or call.contact_point_id is None:
+            raise InvalidInput("a call step without the caller's number, for a call not seen yet")
+        customer_id, point_id = call.customer_id, call.contact_point_id
+    else:
+        customer, point = await _resolve_sender(session, cipher, ev.sender)
+        customer_id, point_id = customer.id, point.id
     if call is not None:
         ticket = await tickets.get_ticket_unchecked(session, call.ticket_id)
     else:
@@ -735,7 +741,7 @@ async def _ingest_channel_event(
     received_at: dt.datetime,
 ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     ev = payload.event
-    if ev.call is not None and ev.sender is not None:
+    if ev.call is not None:
         return await _ingest_call_step(
             runtime, session, cipher, channel, ev, at=ev.occurred_at or received_at
         )
