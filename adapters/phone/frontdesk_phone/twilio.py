@@ -91,7 +91,8 @@ def verify(
         if not hmac.compare_digest(query["bodySHA256"][0].encode(), expected_hash.encode()):
             raise SignatureInvalid("the body does not match bodySHA256")
     elif content_type.startswith("application/x-www-form-urlencoded") or not content_type:
-        params = form(body)
+        # Leniently: what cannot be read as a form is parse's to refuse, once verified.
+        params = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     else:
         params = {}
     for candidate in _port_variants(url):
