@@ -69,7 +69,7 @@ class TaskController(Controller):
         task_id: FromPath[uuid.UUID],
         db: Db,
         principal: Actor,
-        data: JSONBody[tasks.DoneIn] | None = None,
+        data: JSONBody[tasks.DoneIn | None] = None,
     ) -> tasks.TaskOut:
         """Mark an open task done (a callback made outside the phone channel)."""
         note = data.note if data is not None else None

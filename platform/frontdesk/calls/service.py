@@ -275,6 +275,7 @@ async def _tasks_after(
             await tasks.close_task(
                 session, task, status=tasks.CANCELLED, note="the call was answered after all"
             )
+        call.task_id = None
 
 
 class AnswerTimes(msgspec.Struct, frozen=True, kw_only=True):
