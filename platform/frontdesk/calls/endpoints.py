@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 from frontdesk.api.deps import Actor, Db, needs
 from frontdesk.auth.permissions import Permission as P
 from frontdesk.calls import service as calls
+from frontdesk.clock import now as clock_now
 from frontdesk.errors import InvalidInput
 from frontdesk.tasks import service as tasks
 from frontdesk.tickets.service import get_ticket
@@ -37,13 +38,16 @@ class CallController(Controller):
         self,
         db: Db,
         principal: Actor,
-        since: Annotated[dt.datetime, QueryParameter(name="since")],
-        until: Annotated[dt.datetime, QueryParameter(name="until")],
+        since: Annotated[dt.datetime | None, QueryParameter(name="since")] = None,
+        until: Annotated[dt.datetime | None, QueryParameter(name="until")] = None,
         target_seconds: Annotated[
             int, QueryParameter(name="target_seconds", ge=1, le=3600)
         ] = calls.ANSWER_TARGET_SECONDS,
     ) -> calls.AnswerTimes:
-        """Inbound calls started in [since, until): how many were answered within the target."""
+        """Inbound calls started in [since, until) (default: the last 24 hours): how many
+        were answered within the target."""
+        until = until or clock_now()
+        since = since or until - dt.timedelta(days=1)
         if since.tzinfo is None or until.tzinfo is None:
             raise InvalidInput("since and until need a time zone")
         if not since < until or until - since > MAX_PERIOD:
