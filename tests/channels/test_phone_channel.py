@@ -30,6 +30,7 @@ from conftest import TenantUnderTest, drain
 from frontdesk.clock import Clock
 from frontdesk.runtime import Runtime
 from frontdesk.testing.provider import ProviderServer
+from frontdesk.timers.service import run_due
 
 TOKEN = "twilio-auth-token-platform-0123"
 ACCOUNT = "AC00000000000000000000000000000042"
@@ -361,7 +362,22 @@ async def test_a_voicemail_transcribed_after_the_call_ended_and_webhooks_out_of_
     assert task["id"] == voicemail_log["callback_task_id"]
     assert task["status"] == "open" and task["title"] == "Call back: voicemail"
     assert late_log["callback_task_id"] is None
+
+    # Its own clock: past due it is marked overdue once; an agent may close it by hand.
+    clock.advance(dt.timedelta(minutes=CALLBACK_MINUTES + 1))
+    await run_due(worker)
+    await drain(worker)
+    [task] = await tasks_of(client, tenant, ticket["id"])
+    assert task["overdue"] is True and task["status"] == "open"
+    done = f"/api/v1/tasks/{task['id']}/done"
+    agent = tenant.users["agent"].headers
+    r = await client.post(done, headers=agent, json={"note": "called from my mobile"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "done" and r.json()["note"] == "called from my mobile"
+    assert (await client.post(done, headers=agent, json={})).status_code == 409
+
     kinds = await timeline(client, tenant, ticket["id"])
+    assert kinds.count("task_overdue") == 1 and kinds.count("task_done") == 1
     assert kinds.count("call_started") == 2
     assert kinds.count("voicemail_received") == 1 and kinds.count("voicemail_transcribed") == 1
     assert kinds.count("call_answered") == 1 and kinds.count("call_ended") == 2
