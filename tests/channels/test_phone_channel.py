@@ -17,6 +17,7 @@ import datetime as dt
 import email.utils
 import hashlib
 import hmac
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -487,3 +488,100 @@ async def test_an_sms_joins_the_callers_ticket_and_a_long_reply_goes_out_as_sms_
     assert " ".join(s["Body"][0] for s in sent) == reply
     auth = base64.b64decode(provider.requests[0].headers["authorization"].split()[1]).decode()
     assert auth == f"{ACCOUNT}:{TOKEN}"
+
+
+# --- Vonage -----------------------------------------------------------------------------
+
+VONAGE_SECRET = "vonage-signature-secret-platform"
+
+
+def vonage_token(body: bytes) -> str:
+    def enc(part: dict[str, Any]) -> str:
+        raw = json.dumps(part).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    claims = {"iat": int(time.time()), "payload_hash": hashlib.sha256(body).hexdigest()}
+    head = enc({"alg": "HS256", "typ": "JWT"}) + "." + enc(claims)
+    mac = hmac.new(VONAGE_SECRET.encode(), head.encode(), hashlib.sha256).digest()
+    return head + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+async def test_a_vonage_voicemail_whose_recording_names_no_number_reaches_its_call(
+    client: httpx.AsyncClient,
+    worker: Runtime,
+    tenant: TenantUnderTest,
+    provider: ProviderServer,
+    clock: Clock,
+) -> None:
+    r = await client.post(
+        "/api/v1/channels",
+        headers=tenant.admin.headers,
+        json={
+            "kind": "phone",
+            "name": "Vonage line",
+            "config": {
+                "provider": "vonage",
+                "account_id": "abcd1234",
+                "auth_token": "vonage-api-secret",
+                "signature_secret": VONAGE_SECRET,
+                "phone_number": NUMBER,
+                "api_base_url": provider.url,
+            },
+        },
+    )
+    assert r.status_code == 201, r.text
+    webhook = httpx.URL(r.json()["webhook_url"])
+
+    async def send(body: dict[str, Any], event: str = "") -> httpx.Response:
+        raw = json.dumps(body).encode()
+        path = webhook.path + (f"?event={event}" if event else "")
+        return await client.post(
+            path,
+            content=raw,
+            headers={
+                "content-type": "application/json",
+                "authorization": f"Bearer {vonage_token(raw)}",
+            },
+        )
+
+    leg = {"conversation_uuid": "CON-9", "uuid": "leg-9", "from": CALLER[1:], "to": NUMBER[1:]}
+    answer = await send(leg)
+    assert answer.status_code == 200 and answer.json()[1]["action"] == "record"
+    recording = {
+        "conversation_uuid": "CON-9",
+        "recording_uuid": "rec-9",
+        "recording_url": "https://api.nexmo.com/v1/files/rec-9",
+        "end_time": "2026-11-27T09:01:00Z",
+    }
+    for body, event in [
+        (
+            {
+                **leg,
+                "status": "started",
+                "direction": "inbound",
+                "timestamp": "2026-11-27T09:00:00Z",
+            },
+            "",
+        ),
+        (
+            {
+                **leg,
+                "status": "completed",
+                "direction": "inbound",
+                "duration": "60",
+                "timestamp": "2026-11-27T09:01:00Z",
+            },
+            "",
+        ),
+        (recording, "voicemail"),
+        (recording, "voicemail"),
+    ]:
+        assert (await send(body, event)).status_code == 200
+    await drain(worker)
+
+    ticket = await only_ticket(client, tenant)
+    [log] = await calls_of(client, tenant, ticket["id"])
+    assert log["provider_call_id"] == "CON-9" and log["status"] == "missed"
+    assert log["voicemail"] is True and log["recording_url"].endswith("/rec-9")
+    [task] = await tasks_of(client, tenant, ticket["id"])
+    assert task["title"] == "Call back: voicemail" and task["status"] == "open"
