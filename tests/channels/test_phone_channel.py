@@ -285,7 +285,22 @@ async def test_a_missed_call_opens_a_callback_task_that_calling_back_closes(
     assert task["team_id"] == ticket["team_id"] is not None
     assert task["assignee_id"] == ticket["assignee_id"]
 
-    # The agent calls back; the customer answers; the call ends: the task is done.
+    # The agent calls back from the ticket: Twilio's API is asked to call the
+    # customer and ring the agent; the customer answers; the call ends: done.
+    provider.accept(b'{"sid": "CA3", "status": "queued"}')
+    clock.set(T0 + dt.timedelta(seconds=600))
+    r = await client.post(
+        f"/api/v1/tickets/{ticket['id']}/calls", headers=tenant.users["agent"].headers
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["provider_call_id"] == "CA3" and r.json()["direction"] == "outbound"
+    [placed] = provider.requests
+    assert placed.path == f"/2010-04-01/Accounts/{ACCOUNT}/Calls.json"
+    form = parse_qs(placed.body.decode())
+    assert form["To"] == [CALLER] and form["From"] == [NUMBER]
+    assert form["Twiml"] == ["<Response><Dial><Client>ada</Client></Dial></Response>"]
+    assert form["StatusCallback"] == [line.webhook_url]
+    assert form["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
     await line.send(
         callback("CA3", "ringing", 600),
         callback("CA3", "in-progress", 606),
@@ -296,6 +311,8 @@ async def test_a_missed_call_opens_a_callback_task_that_calling_back_closes(
     missed, called_back = await calls_of(client, tenant, ticket["id"])
     assert missed["provider_call_id"] == "CA2"
     assert called_back["direction"] == "outbound" and called_back["status"] == "completed"
+    assert called_back["agent_user_id"] == str(tenant.users["agent"].user_id)
+    assert called_back["wait_seconds"] == 6
     [task] = await tasks_of(client, tenant, ticket["id"])
     assert task["status"] == "done" and task["note"] == "called back"
     assert await timeline(client, tenant, ticket["id"]) == [
@@ -303,7 +320,7 @@ async def test_a_missed_call_opens_a_callback_task_that_calling_back_closes(
         "call_missed",
         "task_opened",
         "call_ended",
-        "call_started",
+        "call_placed",
         "call_answered",
         "call_ended",
         "task_done",

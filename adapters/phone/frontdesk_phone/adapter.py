@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import httpx
 import msgspec
 
 from frontdesk.channels import (
+    CallRequest,
     Capabilities,
     ChannelAdapter,
     ChannelContext,
@@ -105,15 +107,62 @@ class PhoneAdapter(ChannelAdapter[PhoneConfig]):
             return _retry(f"could not reach the provider: {type(exc).__name__}: {exc}")
         return DeliveryReceipt(status="sent", external_id=sent[0] if sent else None)
 
+    async def place_call(self, request: CallRequest) -> DeliveryReceipt:
+        """Call the customer from the channel's number; once they answer, ring the agent."""
+        config = self.config
+        if config.provider != "twilio":
+            return DeliveryReceipt(
+                status="failed",
+                error="placing calls is not supported with Vonage yet (its Voice API "
+                "authenticates with an application's private key)",
+            )
+        identity = next((i for i, email in config.agents.items() if email == request.agent), None)
+        if identity is None:
+            return DeliveryReceipt(
+                status="failed",
+                error="the agent has no identity at the provider: add them to the channel's agents",
+            )
+        form = [
+            ("To", request.recipient.value),
+            ("From", config.phone_number),
+            ("Twiml", twilio.connect_twiml(identity)),
+            ("StatusCallback", self.context.webhook_url),
+            ("StatusCallbackMethod", "POST"),
+            *(
+                ("StatusCallbackEvent", e)
+                for e in ("initiated", "ringing", "answered", "completed")
+            ),
+        ]
+        timeout = config.timeout_seconds
+        try:
+            async with (
+                asyncio.timeout(timeout),
+                httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
+            ):
+                response = await client.post(
+                    config.api_base + twilio.calls_path(config.account_id),
+                    content=urlencode(form).encode(),
+                    headers={**self._auth(), "Content-Type": "application/x-www-form-urlencoded"},
+                )
+        except (TimeoutError, httpx.TimeoutException):
+            return _retry(f"the provider did not answer within {timeout:g} s")
+        except httpx.HTTPError as exc:
+            return _retry(f"could not reach the provider: {type(exc).__name__}: {exc}")
+        return _receipt(response, "sid")
+
+    def _auth(self) -> dict[str, str]:
+        config = self.config
+        credentials = base64.b64encode(f"{config.account_id}:{config.auth_token}".encode())
+        return {
+            "Authorization": f"Basic {credentials.decode()}",
+            "User-Agent": f"frontdesk-phone/{__version__}",
+        }
+
     async def _send(
         self, client: httpx.AsyncClient, message: OutboundMessage, text: str, n: int
     ) -> DeliveryReceipt:
         config = self.config
-        credentials = base64.b64encode(f"{config.account_id}:{config.auth_token}".encode())
-        headers = {
-            "Authorization": f"Basic {credentials.decode()}",
-            "User-Agent": f"frontdesk-phone/{__version__}",
-        }
+        headers = self._auth()
         if config.provider == "twilio":
             response = await client.post(
                 config.api_base + twilio.messages_path(config.account_id),
@@ -135,16 +184,20 @@ class PhoneAdapter(ChannelAdapter[PhoneConfig]):
                 headers=headers,
             )
             id_field = "message_uuid"
-        status = response.status_code
-        if 200 <= status < 300:
-            return DeliveryReceipt(status="sent", external_id=_id(response, id_field))
-        error = f"the provider answered {status} {response.reason_phrase}".rstrip()
-        detail = _detail(response)
-        if detail:
-            error += f": {detail}"
-        if status >= 500 or status in _RETRYABLE_4XX:
-            return _retry(error, _retry_after(response.headers.get("retry-after")))
-        return DeliveryReceipt(status="failed", error=error)
+        return _receipt(response, id_field)
+
+
+def _receipt(response: httpx.Response, id_field: str) -> DeliveryReceipt:
+    status = response.status_code
+    if 200 <= status < 300:
+        return DeliveryReceipt(status="sent", external_id=_id(response, id_field))
+    error = f"the provider answered {status} {response.reason_phrase}".rstrip()
+    detail = _detail(response)
+    if detail:
+        error += f": {detail}"
+    if status >= 500 or status in _RETRYABLE_4XX:
+        return _retry(error, _retry_after(response.headers.get("retry-after")))
+    return DeliveryReceipt(status="failed", error=error)
 
 
 def _retry(error: str, after: float | None = None) -> DeliveryReceipt:

@@ -357,3 +357,18 @@ def _twiml(verbs: str) -> WebhookReply:
 
 def messages_path(account_sid: str) -> str:
     return f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+
+
+def calls_path(account_sid: str) -> str:
+    return f"/2010-04-01/Accounts/{account_sid}/Calls.json"
+
+
+def connect_twiml(identity: str) -> str:
+    """What a call we place does once the customer answers: ring the agent."""
+    if identity.startswith("client:"):
+        target = f"<Client>{escape(identity[7:])}</Client>"
+    elif identity.startswith("sip:"):
+        target = f"<Sip>{escape(identity)}</Sip>"
+    else:
+        target = f"<Number>{escape(identity)}</Number>"
+    return f"<Response><Dial>{target}</Dial></Response>"

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 import pytest
 from phone_support import ACCOUNT, CALLER, CONTEXT, NUMBER, TOKEN, twilio_config, vonage_config
 
-from frontdesk.channels import ContactRef, OutboundMessage
+from frontdesk.channels import CallRequest, ContactRef, OutboundMessage
 from frontdesk.testing import ProviderResponse, ProviderServer
 from frontdesk_phone import PhoneAdapter
 
@@ -79,3 +79,20 @@ async def test_vonage_gets_the_messages_api_json(server: ProviderServer) -> None
     assert first["channel"] == "sms" and first["message_type"] == "text"
     assert first["to"] == CALLER.lstrip("+") and first["from"] == NUMBER.lstrip("+")
     assert all(len(r.json()["text"]) <= 1000 for r in server.requests)
+
+
+async def test_a_call_is_placed_only_for_an_agent_the_provider_knows(
+    server: ProviderServer,
+) -> None:
+
+    customer = ContactRef(kind="phone", value=CALLER)
+    twilio = PhoneAdapter(twilio_config(api_base_url=server.url), CONTEXT)
+    unknown = await twilio.place_call(CallRequest(id="c1", recipient=customer, agent="x@y.z"))
+    assert unknown.status == "failed" and unknown.error is not None
+    assert "agents" in unknown.error
+    vonage = PhoneAdapter(vonage_config(api_base_url=server.url), CONTEXT)
+    refused = await vonage.place_call(
+        CallRequest(id="c2", recipient=customer, agent="ada@example.com")
+    )
+    assert refused.status == "failed" and refused.error is not None and "Vonage" in refused.error
+    assert server.requests == []

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from frontdesk.api.deps import Actor, Db, needs
+from frontdesk.api.deps import Actor, Cipher, Db, Rt, needs
 from frontdesk.auth.permissions import Permission as P
 from frontdesk.calls import service as calls
 from frontdesk.clock import now as clock_now
@@ -32,6 +32,22 @@ class CallController(Controller):
         """The ticket's call logs, oldest first: times, wait before answer, agent, recording."""
         ticket = await get_ticket(db, principal, ticket_id)
         return [calls.out(c) for c in await calls.for_ticket(db, ticket.id)]
+
+    @post(
+        "/tickets/{ticket_id:uuid}/calls", opt=needs(P.TICKETS_REPLY), status_code=HTTP_201_CREATED
+    )
+    async def call_back(
+        self,
+        ticket_id: FromPath[uuid.UUID],
+        db: Db,
+        principal: Actor,
+        cipher: Cipher,
+        runtime: Rt,
+    ) -> calls.CallOut:
+        """Call the ticket's customer back through its phone channel (the agent's phone
+        rings once they answer); the call's log starts now."""
+        ticket = await get_ticket(db, principal, ticket_id)
+        return calls.out(await calls.place_call(db, runtime, cipher, principal, ticket))
 
     @get("/calls/answer-times", opt=needs(P.TICKETS_READ_ALL))
     async def answer_times(

@@ -23,13 +23,18 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.auth.service import find_user_by_email
+from frontdesk.auth.service import Principal, find_user_by_email, get_user, user_email
 from frontdesk.calls.models import Call
 from frontdesk.channels.masking import mask_sensitive_numbers
 from frontdesk.channels.models import ChannelInstance
-from frontdesk.channels.types import ChannelEvent
+from frontdesk.channels.types import CallRequest, ChannelEvent, ContactRef
+from frontdesk.clock import now as clock_now
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.db import utcnow
+from frontdesk.errors import Conflict, InvalidInput, ProviderFailed
+from frontdesk.identity import service as identity
+from frontdesk.ids import new_id
+from frontdesk.runtime import Runtime
 from frontdesk.tasks import service as tasks
 from frontdesk.tickets.models import Ticket, TicketEvent
 
@@ -319,3 +324,76 @@ async def answer_times(
         average_wait_seconds=sum(waits) / len(waits) if waits else None,
         longest_wait_seconds=max(waits) if waits else None,
     )
+
+
+async def place_call(
+    session: AsyncSession,
+    runtime: Runtime,
+    cipher: TenantCipher,
+    principal: Principal,
+    ticket: Ticket,
+) -> Call:
+    """The agent calls the ticket's customer back through the ticket's channel.
+
+    The provider's API is called while the agent waits (their phone rings
+    next); the call's log starts here, with the agent, and its webhooks fill
+    it in like any other call's. Answered and ended, it closes the ticket's
+    callback tasks.
+    """
+    from frontdesk.channels import service as channels
+
+    if ticket.channel_id is None or ticket.contact_point_id is None:
+        raise InvalidInput("the ticket has no channel and number to call back through")
+    channel = await channels.get_channel(session, ticket.channel_id)
+    if not runtime.registry.get(channel.kind).supports("place_call"):
+        raise InvalidInput(f"a {channel.kind} channel cannot place calls")
+    if not channel.is_active:
+        raise Conflict("the ticket's channel is switched off")
+    point = await identity.get_contact_point(session, ticket.contact_point_id)
+    if point.kind != "phone":
+        raise InvalidInput("the ticket's customer wrote from no phone number")
+    user = await get_user(session, principal.user_id)
+    agent = user_email(cipher, user)
+    adapter = channels.build_adapter(
+        runtime, cipher, channel, await channels.endpoint_token(session, channel.id)
+    )
+    receipt = await adapter.place_call(
+        CallRequest(
+            id=str(new_id()),
+            recipient=ContactRef(kind="phone", value=identity.decrypt_contact(cipher, point)),
+            agent=agent,
+            ticket_number=ticket.number,
+        )
+    )
+    if receipt.status != "sent" or not receipt.external_id:
+        raise ProviderFailed(receipt.error or "the provider did not say which call it placed")
+    call = await find_call(session, channel.id, receipt.external_id[:128])
+    if call is None:
+        now = utcnow()
+        call = Call(
+            channel_id=channel.id,
+            provider_call_id=receipt.external_id[:128],
+            ticket_id=ticket.id,
+            customer_id=ticket.customer_id,
+            contact_point_id=point.id,
+            direction="outbound",
+            started_at=clock_now(),
+            agent=agent[:255],
+            agent_user_id=user.id,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(call)
+        await session.flush()
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                actor_user_id=principal.user_id,
+                kind="call_placed",
+                data={"call_id": str(call.id), "direction": "outbound"},
+            )
+        )
+    call.agent = call.agent or agent[:255]
+    call.agent_user_id = call.agent_user_id or user.id
+    await session.flush()
+    return call

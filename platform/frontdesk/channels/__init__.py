@@ -24,6 +24,7 @@ from frontdesk.channels.types import (
     Attachment,
     CallDetails,
     CallDirection,
+    CallRequest,
     Capabilities,
     ChannelEvent,
     ChannelEventKind,
@@ -44,7 +45,8 @@ from frontdesk.channels.types import (
 #: the ``channel_gateway`` dependency of adapter routes, ``ChannelNotFound``,
 #: ``mask_sensitive_numbers`` (for what an adapter keeps itself, as transcripts).
 #: 1.2 added phone calls: ``ChannelEvent.call`` (``CallDetails``: one call log
-#: per call, answer times, callback tasks) and the ``call_recorded`` event kind.
+#: per call, answer times, callback tasks), the ``call_recorded`` event kind and
+#: ``ChannelAdapter.place_call`` (an agent calls a customer back).
 SDK_VERSION = "1.2"
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "Attachment",
     "CallDetails",
     "CallDirection",
+    "CallRequest",
     "Capabilities",
     "ChannelAdapter",
     "ChannelContext",

@@ -210,12 +210,26 @@ class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):
     automatic: bool = False
 
 
+class CallRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """An agent asks to call a customer back through the channel (SDK 1.2)."""
+
+    #: Our id for this call request.
+    id: str
+    #: The customer to call.
+    recipient: ContactRef
+    #: The agent placing the call, as their Frontdesk email: the adapter
+    #: connects them (its own mapping to the provider's identity).
+    agent: str | None = None
+    ticket_number: str | None = None
+
+
 DeliveryStatus = Literal["sent", "failed"]
 
 
 class DeliveryReceipt(msgspec.Struct, frozen=True, kw_only=True):
     status: DeliveryStatus
-    #: The provider's id for the sent message (threads later replies).
+    #: The provider's id for the sent message (threads later replies); for
+    #: ``place_call``, the provider's id of the call (its ``CallDetails.call_id``).
     external_id: str | None = None
     error: str | None = None
     #: For a failure: worth trying again (timeouts, 5xx, 429) or not (4xx).
