@@ -169,10 +169,14 @@ class TwilioDialect:
         params = form(body)
         query = parse_qs(urlsplit(url).query)
         if "CallSid" in params:
-            return self._call(params, query.get("event", [""])[0])
-        if "MessageSid" in params or "SmsMessageSid" in params:
-            return self._message(params)
-        raise MalformedPayload("neither CallSid nor MessageSid: not a Twilio voice or SMS webhook")
+            parsed = self._call(params, query.get("event", [""])[0])
+        elif "MessageSid" in params or "SmsMessageSid" in params:
+            parsed = self._message(params)
+        else:
+            raise MalformedPayload("neither CallSid nor MessageSid: not a Twilio webhook")
+        # Twilio reads the answer to a webhook as TwiML: an empty <Response/> says
+        # "nothing to do" (and sends no SMS back) where JSON would be an error.
+        return parsed if parsed.reply else msgspec.structs.replace(parsed, reply=_twiml(""))
 
     # SMS -------------------------------------------------------------------
 

@@ -102,6 +102,8 @@ async def test_each_step_of_a_call_carries_what_it_knows(twilio: PhoneAdapter) -
 
     # Twilio playing our TwiML is not an agent answering.
     assert (await parse(twilio, twilio_call("in-progress"))).events == []
+    ended_reply = ended.reply
+    assert ended_reply is not None and ended_reply.content_type == "application/xml"
 
 
 async def test_a_voicemail_and_its_transcription(twilio: PhoneAdapter) -> None:
@@ -162,8 +164,9 @@ async def test_an_sms_with_media(twilio: PhoneAdapter) -> None:
     assert [(a.url, a.content_type) for a in message.attachments] == [
         ("https://api.twilio.com/media/ME1", "image/jpeg")
     ]
+    assert parsed.reply is not None and parsed.reply.body.endswith(b"<Response></Response>")
     status = await parse(twilio, {"MessageSid": "SM2", "MessageStatus": "delivered"})
-    assert status == Parsed()
+    assert status.messages == [] and status.events == []
 
 
 async def test_vonage_calls_and_sms(vonage: PhoneAdapter) -> None:
