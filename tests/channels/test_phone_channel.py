@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from channels.email_platform import SUPPORT, mail, make_email_channel, new_id, post_mail
-from conftest import TenantUnderTest, drain
+from conftest import TenantUnderTest, add_user, drain, sign_up
 from frontdesk.clock import Clock
 from frontdesk.runtime import Runtime
 from frontdesk.testing.provider import ProviderServer
@@ -153,6 +153,14 @@ def provider() -> Iterator[ProviderServer]:
         yield server
 
 
+@pytest.fixture
+async def tenant(client: httpx.AsyncClient) -> TenantUnderTest:
+    """A tenant with its admin and one front-line agent (the callers' agent, "ada")."""
+    t = await sign_up(client)
+    await add_user(client, t, "agent", teams=["front-line"])
+    return t
+
+
 async def make_line(
     client: httpx.AsyncClient, tenant: TenantUnderTest, provider: ProviderServer
 ) -> Line:
@@ -218,7 +226,7 @@ def when(value: str | None) -> dt.datetime | None:
 # --- call flows -----------------------------------------------------------------------
 
 
-async def test_an_answered_call_redelivered_gives_one_log_with_its_answer_time(
+async def test_an_answered_call_redelivered_then_an_sms_and_a_reply_out_as_sms(
     client: httpx.AsyncClient,
     worker: Runtime,
     tenant: TenantUnderTest,
@@ -226,6 +234,20 @@ async def test_an_answered_call_redelivered_gives_one_log_with_its_answer_time(
     clock: Clock,
 ) -> None:
     line = await make_line(client, tenant, provider)
+    # Forged or tampered first: refused with a problem, and nothing stored.
+    params, _ = ringing("CA1")
+    genuine = line.sign(line.webhook_url, params)
+    for request in [
+        line.post({**params, "From": "+14155550999"}, signature=genuine),
+        line.post(params, "agent", signature=genuine),
+        line.post(params, signature="bm90IGEgc2lnbmF0dXJl"),
+    ]:
+        r = await request
+        assert r.status_code == 401, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+    await drain(worker)
+    assert (await get(client, tenant, "/api/v1/tickets"))["items"] == []
+
     flow = [ringing("CA1"), agent_answers("CA1", 8), completed("CA1", 50, 42)]
     await line.send(*flow, *flow)  # Twilio retries: every webhook twice
     await drain(worker)
@@ -251,6 +273,36 @@ async def test_an_answered_call_redelivered_gives_one_log_with_its_answer_time(
         "call_answered",
         "call_ended",
     ]
+
+    # The caller texts: the SMS joins the call's ticket; a long reply goes out as two SMS.
+    sms = {"MessageSid": "SM8", "AccountSid": ACCOUNT, "From": CALLER, "To": NUMBER}
+    await line.send(({**sms, "Body": "I just called, call me back please", "NumMedia": "0"}, None))
+    await drain(worker)
+    assert (await only_ticket(client, tenant))["id"] == ticket["id"]
+    messages = (await get(client, tenant, f"/api/v1/tickets/{ticket['id']}/messages"))["items"]
+    assert [m["body_text"] for m in messages] == ["I just called, call me back please"]
+
+    provider.accept(b'{"sid": "SMout", "status": "queued"}')
+    reply = ("We are looking into it. " * 80).strip()  # 1,919 characters: two SMS
+    r = await client.post(
+        f"/api/v1/tickets/{ticket['id']}/messages",
+        headers=tenant.users["agent"].headers,
+        json={"kind": "reply", "body": reply},
+    )
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 20
+    while len(provider.requests) < 2 and time.monotonic() < deadline:
+        await drain(worker)
+        await asyncio.sleep(0.05)
+    sent = [parse_qs(q.body.decode()) for q in provider.requests]
+    assert [q.path for q in provider.requests] == [
+        f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    ] * 2
+    assert all(s["To"] == [CALLER] and s["From"] == [NUMBER] for s in sent)
+    assert all(len(s["Body"][0]) <= 1600 for s in sent)
+    assert " ".join(s["Body"][0] for s in sent) == reply
+    auth = base64.b64decode(provider.requests[0].headers["authorization"].split()[1]).decode()
+    assert auth == f"{ACCOUNT}:{TOKEN}"
 
 
 async def test_a_missed_call_opens_a_callback_task_that_calling_back_closes(
@@ -401,28 +453,6 @@ async def test_a_voicemail_transcribed_after_the_call_ended_and_webhooks_out_of_
     assert kinds.count("call_answered") == 1 and kinds.count("call_ended") == 2
 
 
-async def test_a_forged_or_tampered_webhook_is_refused_and_nothing_is_stored(
-    client: httpx.AsyncClient,
-    worker: Runtime,
-    tenant: TenantUnderTest,
-    provider: ProviderServer,
-) -> None:
-    line = await make_line(client, tenant, provider)
-    params, _ = ringing("CA6")
-    genuine = line.sign(line.webhook_url, params)
-    tampered = {**params, "From": "+14155550999"}
-    for request in [
-        line.post(tampered, signature=genuine),
-        line.post(params, "agent", signature=genuine),
-        line.post(params, signature="bm90IGEgc2lnbmF0dXJl"),
-    ]:
-        r = await request
-        assert r.status_code == 401, r.text
-        assert r.headers["content-type"].startswith("application/problem+json")
-    await drain(worker)
-    assert (await get(client, tenant, "/api/v1/tickets"))["items"] == []
-
-
 async def test_a_customer_who_calls_then_emails_has_one_timeline_with_both(
     client: httpx.AsyncClient,
     worker: Runtime,
@@ -463,48 +493,6 @@ async def test_a_customer_who_calls_then_emails_has_one_timeline_with_both(
     [log] = by_channel["phone"]["calls"]
     assert log["provider_call_id"] == "CA7" and log["duration_seconds"] == 60
     assert by_channel["email"]["messages"][0]["subject"] == "After my call"
-
-
-# --- SMS --------------------------------------------------------------------------------
-
-
-async def test_an_sms_joins_the_callers_ticket_and_a_long_reply_goes_out_as_sms_parts(
-    client: httpx.AsyncClient,
-    worker: Runtime,
-    tenant: TenantUnderTest,
-    provider: ProviderServer,
-    clock: Clock,
-) -> None:
-    line = await make_line(client, tenant, provider)
-    await line.send(ringing("CA8"), nobody_answered("CA8"))
-    sms = {"MessageSid": "SM8", "AccountSid": ACCOUNT, "From": CALLER, "To": NUMBER}
-    await line.send(({**sms, "Body": "I just called, call me back please", "NumMedia": "0"}, None))
-    await drain(worker)
-    ticket = await only_ticket(client, tenant)
-    messages = (await get(client, tenant, f"/api/v1/tickets/{ticket['id']}/messages"))["items"]
-    assert [m["body_text"] for m in messages] == ["I just called, call me back please"]
-
-    provider.accept(b'{"sid": "SMout", "status": "queued"}')
-    reply = ("We are looking into it. " * 80).strip()  # 1,919 characters: two SMS
-    r = await client.post(
-        f"/api/v1/tickets/{ticket['id']}/messages",
-        headers=tenant.users["agent"].headers,
-        json={"kind": "reply", "body": reply},
-    )
-    assert r.status_code == 201, r.text
-    deadline = time.monotonic() + 20
-    while len(provider.requests) < 2 and time.monotonic() < deadline:
-        await drain(worker)
-        await asyncio.sleep(0.05)
-    sent = [parse_qs(q.body.decode()) for q in provider.requests]
-    assert [q.path for q in provider.requests] == [
-        f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
-    ] * 2
-    assert all(s["To"] == [CALLER] and s["From"] == [NUMBER] for s in sent)
-    assert all(len(s["Body"][0]) <= 1600 for s in sent)
-    assert " ".join(s["Body"][0] for s in sent) == reply
-    auth = base64.b64decode(provider.requests[0].headers["authorization"].split()[1]).decode()
-    assert auth == f"{ACCOUNT}:{TOKEN}"
 
 
 # --- Vonage -----------------------------------------------------------------------------
