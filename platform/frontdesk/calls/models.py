@@ -42,7 +42,8 @@ class Call(TenantOwned, Base):
     answered_at: Mapped[dt.datetime | None]
     ended_at: Mapped[dt.datetime | None]
     duration_seconds: Mapped[int | None]
-    # Who answered as the provider named them, and the user that is, if known.
+    # Who answered: the user, or (someone the platform does not know) the
+    # provider's identity for them. A user's email is never kept here.
     agent: Mapped[str | None] = mapped_column(String(255))
     agent_user_id: Mapped[uuid.UUID | None]
     missed_reason: Mapped[str | None] = mapped_column(String(32))

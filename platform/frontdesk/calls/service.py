@@ -57,6 +57,7 @@ class CallOut(msgspec.Struct, frozen=True, kw_only=True):
     wait_seconds: float | None
     answered_within_target: bool | None
     duration_seconds: int | None
+    #: The provider's identity of whoever answered, when they are not a user here.
     agent: str | None
     agent_user_id: uuid.UUID | None
     missed_reason: str | None
@@ -201,10 +202,12 @@ async def record(
         first = call.answered_at is None or at < call.answered_at
         call.answered_at = _earliest(call.answered_at, at)
         # Several agents may ring at once: the one who answered first is the one.
-        if details.agent and (first or call.agent is None):
-            call.agent = details.agent[:255]
+        if details.agent and (first or (call.agent is None and call.agent_user_id is None)):
             user = await find_user_by_email(session, cipher, details.agent)
+            # A user is kept by id (their email is stored only encrypted); an
+            # identity the provider has for someone unknown, as given.
             call.agent_user_id = user.id if user is not None else None
+            call.agent = None if user is not None else details.agent[:255]
     elif kind == "call_missed":
         call.missed_reason = call.missed_reason or (details.missed_reason or "no-answer")[:32]
     elif kind == "call_ended":
@@ -222,7 +225,14 @@ async def record(
 
     if call.answered_at is not None and not was_answered:
         wait = wait_seconds(call)
-        _timeline(session, call, "call_answered", agent=call.agent, wait_seconds=wait)
+        _timeline(
+            session,
+            call,
+            "call_answered",
+            agent=call.agent,
+            agent_user_id=str(call.agent_user_id) if call.agent_user_id else None,
+            wait_seconds=wait,
+        )
     if call.ended_at is not None and not was_ended:
         _timeline(session, call, "call_ended", duration_seconds=call.duration_seconds)
     if call.voicemail and not had_voicemail:
@@ -378,7 +388,6 @@ async def place_call(
             contact_point_id=point.id,
             direction="outbound",
             started_at=clock_now(),
-            agent=agent[:255],
             agent_user_id=user.id,
             created_at=now,
             updated_at=now,
@@ -393,7 +402,6 @@ async def place_call(
                 data={"call_id": str(call.id), "direction": "outbound"},
             )
         )
-    call.agent = call.agent or agent[:255]
     call.agent_user_id = call.agent_user_id or user.id
     await session.flush()
     return call
