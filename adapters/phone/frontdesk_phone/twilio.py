@@ -45,7 +45,8 @@ def signature(auth_token: str, url: str, params: Mapping[str, list[str]]) -> str
     base64(HMAC-SHA1(auth token, url + each name and value, sorted by name))."""
     signed = url
     for name in sorted(params):
-        for value in sorted(params[name]):
+        # A repeated parameter: each distinct value once, sorted, as Twilio's libraries do.
+        for value in sorted(set(params[name])):
             signed += name + value
     digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()

@@ -138,6 +138,9 @@ class VonageDialect:
             raise MalformedPayload("the body is not JSON") from None
         if not isinstance(data, dict):
             raise MalformedPayload("the body is not a JSON object")
+        # Which of our callbacks this is (``?event=voicemail`` on the record
+        # action's URL). Vonage's token signs the body, not the URL: the marker
+        # only tells a voicemail from a recording of the conversation.
         step = parse_qs(urlsplit(url).query).get("event", [""])[0]
         if data.get("channel") == "sms" or "message_uuid" in data:
             return self._message(data)

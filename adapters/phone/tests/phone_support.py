@@ -33,7 +33,7 @@ CONTEXT = ChannelContext(
 
 
 def twilio_signature(token: str, url: str, params: dict[str, list[str]]) -> str:
-    data = url + "".join(k + v for k in sorted(params) for v in sorted(params[k]))
+    data = url + "".join(k + v for k in sorted(params) for v in sorted(set(params[k])))
     return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
 
 

@@ -147,3 +147,13 @@ async def test_vonage_tokens_that_do_not_fit_are_refused(vonage: PhoneAdapter) -
         with pytest.raises(SignatureInvalid):
             await vonage.verify(request)
             pytest.fail(f"{what} was accepted")
+
+
+def test_a_repeated_parameter_is_signed_once_per_distinct_value_in_order() -> None:
+    # Computed from the algorithm as documented (not a published vector).
+    url = "https://frontdesk.example/hooks/x"
+    events = {"StatusCallbackEvent": ["ringing", "answered", "ringing"]}
+    by_hand = signature(
+        EXAMPLE_TOKEN, url + "StatusCallbackEventansweredStatusCallbackEventringing", {}
+    )
+    assert signature(EXAMPLE_TOKEN, url, events) == by_hand
