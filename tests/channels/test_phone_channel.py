@@ -273,6 +273,12 @@ async def test_an_answered_call_redelivered_then_an_sms_and_a_reply_out_as_sms(
         "call_answered",
         "call_ended",
     ]
+    day = "since=2026-11-27T00:00:00Z&until=2026-11-28T00:00:00Z"
+    report = await get(client, tenant, f"/api/v1/calls/answer-times?{day}")
+    assert (report["calls"], report["answered"], report["answered_within_target"]) == (1, 1, 1)
+    assert report["share_within_target"] == 1.0 and report["average_wait_seconds"] == 8
+    strict = await get(client, tenant, f"/api/v1/calls/answer-times?{day}&target_seconds=5")
+    assert strict["answered_within_target"] == 0
 
     # The caller texts: the SMS joins the call's ticket; a long reply goes out as two SMS.
     sms = {"MessageSid": "SM8", "AccountSid": ACCOUNT, "From": CALLER, "To": NUMBER}
