@@ -245,6 +245,9 @@ async def test_an_answered_call_redelivered_then_an_sms_and_a_reply_out_as_sms(
         r = await request
         assert r.status_code == 401, r.text
         assert r.headers["content-type"].startswith("application/problem+json")
+    # Signed but not something Twilio sends: a 400 problem, nothing stored either.
+    r = await line.post({**params, "CallStatus": "teleported"})
+    assert r.status_code == 400 and "teleported" in r.json()["detail"]
     await drain(worker)
     assert (await get(client, tenant, "/api/v1/tickets"))["items"] == []
 
