@@ -88,6 +88,7 @@ def create_app(
     from frontdesk.attachments.endpoints import CONTROLLERS as ATTACHMENTS
     from frontdesk.auth.endpoints import CONTROLLERS as AUTH
     from frontdesk.auth.sso.endpoints import CONTROLLERS as SSO
+    from frontdesk.calls.endpoints import CONTROLLERS as CALLS
     from frontdesk.channels.endpoints import CONTROLLERS as CHANNELS
     from frontdesk.channels.endpoints import webhook_handler
     from frontdesk.handoffs.endpoints import CONTROLLERS as HANDOFFS
@@ -137,6 +138,7 @@ def create_app(
             webhook_handler(settings, registry),
             *ROUTING,
             *HANDOFFS,
+            *CALLS,
             inbox_socket,
             *adapter_routers(registry),
         ],

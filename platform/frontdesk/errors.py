@@ -64,6 +64,14 @@ class IllegalTransition(Conflict):
     slug = "illegal-transition"
 
 
+class ProviderFailed(FrontdeskError):
+    """A channel's provider refused or did not answer a request made while the user waits."""
+
+    status = 502
+    title = "The provider failed"
+    slug = "provider-failed"
+
+
 class TenantContextMissing(FrontdeskError):
     """A tenant-owned table was queried with no tenant in context: a bug, fail closed."""
 

@@ -6,6 +6,7 @@ from frontdesk.attachments.models import StoredAttachment
 from frontdesk.audit.models import AuditEntry
 from frontdesk.auth.models import ApiToken, RefreshToken, Role, Team, TeamMember, User
 from frontdesk.auth.sso.models import SsoConfig, SsoLogin
+from frontdesk.calls.models import Call
 from frontdesk.channels.models import (
     ChannelCursor,
     ChannelEndpoint,
@@ -22,6 +23,7 @@ from frontdesk.db import Base
 from frontdesk.handoffs.models import Handoff
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
 from frontdesk.routing.models import BusinessHours, RoutingRule, SlaPolicy, TicketSla
+from frontdesk.tasks.models import TicketTask
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import (
     Category,
@@ -39,6 +41,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "BusinessHours",
+    "Call",
     "Category",
     "ChannelCursor",
     "ChannelEndpoint",
@@ -69,6 +72,7 @@ __all__ = [
     "TicketCounter",
     "TicketEvent",
     "TicketSla",
+    "TicketTask",
     "Timer",
     "TranscriptRow",
     "User",

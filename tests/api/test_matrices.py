@@ -6,6 +6,7 @@ entry here fails the completeness checks instead of going untested.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from frontdesk.channels import service as channels
 from frontdesk.config import Settings
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.runtime import Runtime
+from frontdesk.tasks import service as tasks
+from frontdesk.tickets import service as tickets
 
 ROLES = list(BUILTIN_ROLES)
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
@@ -229,6 +232,9 @@ def body_for(
             "client_id": f"frontdesk-{u}",
             "client_secret": "s" * 20,
         },
+        ("POST", "/api/v1/tasks/{task_id:uuid}/done"): {},
+        # No body; the world's ticket has no phone channel, so it is refused (400).
+        ("POST", "/api/v1/tickets/{ticket_id:uuid}/calls"): None,
     }
     if method in ("GET", "DELETE"):
         return None
@@ -287,12 +293,23 @@ async def add_attachment(client: httpx.AsyncClient, runtime: Runtime, world: Wor
     world.ids["attachment_id"] = listed["id"]
 
 
+async def add_task(runtime: Runtime, world: World) -> None:
+    """A callback task on the world's ticket, as a missed call leaves one."""
+    async with runtime.db.session(world.tenant.id) as session:
+        ticket = await tickets.get_ticket_unchecked(session, uuid.UUID(world.ids["ticket_id"]))
+        task = await tasks.open_task(
+            session, ticket, kind=tasks.CALLBACK, title="Call back", due_in=dt.timedelta(hours=1)
+        )
+    world.ids["task_id"] = str(task.id)
+
+
 @pytest.fixture
 async def worlds(client: httpx.AsyncClient, runtime: Runtime) -> tuple[World, World]:
     a = await build_world(client, await sign_up(client), "a")
     b = await build_world(client, await sign_up(client), "b")
     for world in (a, b):
         await add_attachment(client, runtime, world)
+        await add_task(runtime, world)
         spare = await _ok(
             await client.post(
                 "/api/v1/customers",

@@ -205,6 +205,18 @@ def user_email(cipher: TenantCipher, user: User) -> str:
     return cipher.decrypt(user.email_encrypted, table="users", column="email", row_id=user.id)
 
 
+async def find_user_by_email(
+    session: AsyncSession, cipher: TenantCipher, email: str
+) -> User | None:
+    """The tenant's active user with this email (through its blind index), if any."""
+    try:
+        index = cipher.blind_index("user_email", normalise_email(email))
+    except InvalidInput:
+        return None
+    user = await session.scalar(select(User).where(User.email_index == index))
+    return user if user is not None and user.is_active else None
+
+
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
     user = await session.get(User, (_tenant(session), user_id))
     if user is None:

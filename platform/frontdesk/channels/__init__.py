@@ -22,6 +22,9 @@ from frontdesk.channels.masking import mask_sensitive_numbers
 from frontdesk.channels.types import (
     SECRET,
     Attachment,
+    CallDetails,
+    CallDirection,
+    CallRequest,
     Capabilities,
     ChannelEvent,
     ChannelEventKind,
@@ -41,12 +44,18 @@ from frontdesk.channels.types import (
 #: 1.1 added live channels: ``ChannelContext.services`` (pub/sub, transcripts),
 #: the ``channel_gateway`` dependency of adapter routes, ``ChannelNotFound``,
 #: ``mask_sensitive_numbers`` (for what an adapter keeps itself, as transcripts).
-SDK_VERSION = "1.1"
+#: 1.2 added phone calls: ``ChannelEvent.call`` (``CallDetails``: one call log
+#: per call, answer times, callback tasks), the ``call_recorded`` event kind and
+#: ``ChannelAdapter.place_call`` (an agent calls a customer back).
+SDK_VERSION = "1.2"
 
 __all__ = [
     "SDK_VERSION",
     "SECRET",
     "Attachment",
+    "CallDetails",
+    "CallDirection",
+    "CallRequest",
     "Capabilities",
     "ChannelAdapter",
     "ChannelContext",

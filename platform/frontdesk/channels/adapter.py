@@ -9,6 +9,7 @@ import msgspec
 
 from frontdesk.channels.live import ChannelServices
 from frontdesk.channels.types import (
+    CallRequest,
     Capabilities,
     ContactKindName,
     DeliveryReceipt,
@@ -108,6 +109,16 @@ class ChannelAdapter(Generic[ConfigT]):
         """
         raise NotImplementedError
 
+    async def place_call(self, request: CallRequest) -> DeliveryReceipt:
+        """Voice channels only (SDK 1.2): start a call to ``request.recipient``
+        through the provider's API, connecting the agent, while the agent waits.
+
+        Return a ``sent`` receipt whose ``external_id`` is the provider's id of
+        the call (the ``call_id`` its webhooks will carry), or a ``failed`` one;
+        do not raise for provider failures.
+        """
+        raise NotImplementedError
+
     async def poll(self, cursor: str | None) -> PollResult:
         """Pull channels only (IMAP): fetch what arrived after ``cursor``.
 
@@ -141,5 +152,6 @@ class ChannelAdapter(Generic[ConfigT]):
 
     @classmethod
     def supports(cls, method: str) -> bool:
-        """Whether this adapter implements an optional method (``poll``, ``listen``)."""
+        """Whether this adapter implements an optional method (``poll``, ``listen``,
+        ``place_call``)."""
         return getattr(cls, method) is not getattr(ChannelAdapter, method)

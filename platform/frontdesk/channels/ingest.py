@@ -13,6 +13,7 @@ contacts from one new address never race.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 import zlib
@@ -24,12 +25,13 @@ from sqlalchemy import case, func, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.calls import service as calls
 from frontdesk.channels import arrival, loops, threading
 from frontdesk.channels import service as channels
 from frontdesk.channels.intake import StoredEvent, StoredMessage, read_payload
 from frontdesk.channels.models import ChannelInstance, Conversation, InboundEvent
 from frontdesk.channels.settings import settings_of
-from frontdesk.channels.types import ContactRef, InboundMessage, ThreadHints
+from frontdesk.channels.types import ChannelEvent, ContactRef, InboundMessage, ThreadHints
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import utcnow
@@ -222,7 +224,7 @@ async def _ingest_one(
             )
         else:
             ticket_id, message_id = await _ingest_channel_event(
-                runtime, session, cipher, channel, payload
+                runtime, session, cipher, channel, payload, received_at=event.received_at
             )
     except InvalidInput as exc:
         _failed(event, exc)
@@ -611,6 +613,63 @@ async def _thread(
     return ticket, reason
 
 
+_CALL_SUBJECTS = {"voicemail": "Voicemail", "call_missed": "Missed call"}
+
+
+async def _ingest_call_step(
+    runtime: Runtime,
+    session: AsyncSession,
+    cipher: TenantCipher,
+    channel: ChannelInstance,
+    ev: ChannelEvent,
+    *,
+    at: dt.datetime,
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """One step of a phone call: onto its call's log, on the ticket the call's
+    first step found (every later step of the call follows it there)."""
+    assert ev.call is not None
+    call = await calls.find_call(session, channel.id, ev.call.call_id)
+    if ev.sender is None:
+        # Some steps name no number (Vonage's recordings): the call's log knows the caller.
+        if call is None or call.contact_point_id is None:
+            raise InvalidInput("a call step without the caller's number, for a call not seen yet")
+        customer_id, point_id = call.customer_id, call.contact_point_id
+    else:
+        customer, point = await _resolve_sender(session, cipher, ev.sender)
+        customer_id, point_id = customer.id, point.id
+    if call is not None:
+        ticket = await tickets.get_ticket_unchecked(session, call.ticket_id)
+    else:
+        ticket, _ = await _thread(
+            session,
+            runtime,
+            channel,
+            customer_id=customer_id,
+            contact_point_id=point_id,
+            hints=ev.thread,
+            subject=_CALL_SUBJECTS.get(ev.kind, "Phone call"),
+            cipher=cipher,
+        )
+        # Replies (SMS) go back to the number that called.
+        ticket.contact_point_id = point_id
+        ticket.channel_id = channel.id
+    minutes = settings_of(channel.settings).callback_due_minutes
+    await calls.record(
+        session,
+        cipher,
+        channel=channel,
+        ticket=ticket,
+        customer_id=customer_id,
+        contact_point_id=point_id,
+        event=ev,
+        at=at,
+        call=call,
+        callback_due=dt.timedelta(minutes=minutes),
+    )
+    ticket.updated_at = utcnow()
+    return ticket.id, None
+
+
 def _subject(subject: str | None, text: str) -> str:
     if subject and subject.strip():
         return subject.strip()[:500]
@@ -678,8 +737,14 @@ async def _ingest_channel_event(
     cipher: TenantCipher,
     channel: ChannelInstance,
     payload: StoredEvent,
+    *,
+    received_at: dt.datetime,
 ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     ev = payload.event
+    if ev.call is not None:
+        return await _ingest_call_step(
+            runtime, session, cipher, channel, ev, at=ev.occurred_at or received_at
+        )
     if ev.kind == "delivery_status":
         return await arrival.delivery_status(session, cipher, channel, ev)
     if ev.kind in EPHEMERAL or ev.sender is None:

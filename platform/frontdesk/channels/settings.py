@@ -43,6 +43,9 @@ class ChannelSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     sender_rate_window_minutes: Annotated[int, msgspec.Meta(ge=1, le=10_080)] = 10
     #: Larger attachments are listed on the message as refused, not stored.
     max_attachment_bytes: Annotated[int, msgspec.Meta(ge=0, le=ATTACHMENT_CEILING)] = 25 * MIB
+    #: Phone channels: a missed call or a voicemail opens a callback task due
+    #: this many minutes later.
+    callback_due_minutes: Annotated[int, msgspec.Meta(ge=1, le=10_080)] = 60
 
 
 DEFAULT = ChannelSettings()

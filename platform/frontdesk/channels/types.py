@@ -98,11 +98,45 @@ ChannelEventKind = Literal[
     "call_answered",
     "call_missed",
     "call_ended",
+    "call_recorded",
     "voicemail",
     "typing",
     "read",
     "delivery_status",
 ]
+
+
+CallDirection = Literal["inbound", "outbound"]
+
+
+class CallDetails(msgspec.Struct, frozen=True, kw_only=True):
+    """What one provider request tells about a phone call (SDK 1.2).
+
+    A call arrives as many requests (ringing, answered, completed, a voicemail
+    and its transcription later), possibly twice and in any order. Each gives
+    what it knows; the platform merges them into one call log per
+    ``call_id``, whatever the order: the earliest ringing is the start, the
+    earliest answer is the answer, and so on. The event's ``occurred_at`` is
+    when this step happened at the provider.
+    """
+
+    #: The provider's id for the whole call (Twilio's parent ``CallSid``,
+    #: Vonage's ``conversation_uuid``): every step of one call carries the same.
+    call_id: str
+    #: ``inbound``: the customer called; ``outbound``: we called the customer
+    #: (a callback), and the event's ``sender`` is the customer called.
+    direction: CallDirection = "inbound"
+    #: ``call_answered``: who answered, as an agent's Frontdesk email where the
+    #: adapter knows it, else the provider's identity for them (``client:ada``).
+    agent: str | None = None
+    #: ``call_ended``: how long the call was connected, in seconds.
+    duration_seconds: int | None = None
+    #: ``call_missed``: why (``no-answer``, ``busy``, ``failed``, ``canceled``).
+    missed_reason: str | None = None
+    #: ``voicemail`` and ``call_recorded``: where the provider keeps the recording.
+    recording_url: str | None = None
+    #: ``voicemail``: the recording's transcription, when it has come.
+    transcription: str | None = None
 
 
 class ChannelEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -114,6 +148,12 @@ class ChannelEvent(msgspec.Struct, frozen=True, kw_only=True):
     thread: ThreadHints = ThreadHints()
     occurred_at: dt.datetime | None = None
     data: dict[str, Any] = {}
+    #: For the ``call_*`` and ``voicemail`` kinds: the call this step belongs
+    #: to (SDK 1.2). With it, the platform keeps one call log per call on the
+    #: customer's ticket, measures the time to answer and opens a callback
+    #: task for a missed call or a voicemail. Without it, a call event is
+    #: only a line on the ticket's timeline, as before 1.2.
+    call: CallDetails | None = None
 
 
 class InboundRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -170,12 +210,26 @@ class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):
     automatic: bool = False
 
 
+class CallRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """An agent asks to call a customer back through the channel (SDK 1.2)."""
+
+    #: Our id for this call request.
+    id: str
+    #: The customer to call.
+    recipient: ContactRef
+    #: The agent placing the call, as their Frontdesk email: the adapter
+    #: connects them (its own mapping to the provider's identity).
+    agent: str | None = None
+    ticket_number: str | None = None
+
+
 DeliveryStatus = Literal["sent", "failed"]
 
 
 class DeliveryReceipt(msgspec.Struct, frozen=True, kw_only=True):
     status: DeliveryStatus
-    #: The provider's id for the sent message (threads later replies).
+    #: The provider's id for the sent message (threads later replies); for
+    #: ``place_call``, the provider's id of the call (its ``CallDetails.call_id``).
     external_id: str | None = None
     error: str | None = None
     #: For a failure: worth trying again (timeouts, 5xx, 429) or not (4xx).

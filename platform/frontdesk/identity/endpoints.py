@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.api.deps import Actor, Cipher, Db, needs
 from frontdesk.api.pagination import Page, check_limit, decode_cursor, next_cursor
 from frontdesk.auth.permissions import Permission as P
+from frontdesk.calls import service as calls
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.errors import InvalidInput
 from frontdesk.identity import schemas as s
@@ -184,6 +185,7 @@ class CustomerController(Controller):
             before=decode_cursor(cursor),
         )
         entries = []
+        calls_of = await calls.for_tickets(db, [t.id for t in rows[:limit]])
         for ticket in rows[:limit]:
             messages = await tickets.list_messages(
                 db, ticket, limit=TIMELINE_MESSAGES_PER_TICKET + 1
@@ -193,6 +195,7 @@ class CustomerController(Controller):
                     ticket=TicketOut.of(ticket),
                     messages=[MessageOut.of(m) for m in messages[:TIMELINE_MESSAGES_PER_TICKET]],
                     more_messages=len(messages) > TIMELINE_MESSAGES_PER_TICKET,
+                    calls=[calls.out(c) for c in calls_of.get(ticket.id, [])],
                 )
             )
         return Page(items=entries, next_cursor=next_cursor([t.id for t in rows], limit))

@@ -9,6 +9,7 @@ from typing import Annotated
 import msgspec
 
 from frontdesk.auth.schemas import Strict
+from frontdesk.calls.service import CallOut
 from frontdesk.identity.models import Customer, CustomerMerge
 from frontdesk.identity.normalise import ContactKind
 from frontdesk.identity.service import ContactView, CustomerChanges, NewContact
@@ -147,3 +148,5 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     # true, GET /tickets/{id}/messages pages through the rest.
     messages: list[MessageOut]
     more_messages: bool
+    # The ticket's phone calls (call logs), oldest first.
+    calls: list[CallOut] = []
