@@ -20,6 +20,7 @@ from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
 from frontdesk.handoffs.models import Handoff
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
+from frontdesk.quotas.models import TenantLimits
 from frontdesk.routing.models import BusinessHours, RoutingRule, SlaPolicy, TicketSla
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import (
@@ -62,6 +63,7 @@ __all__ = [
     "TeamMember",
     "Tenant",
     "TenantKey",
+    "TenantLimits",
     "Ticket",
     "TicketCounter",
     "TicketEvent",
