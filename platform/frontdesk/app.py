@@ -91,6 +91,7 @@ def create_app(
     from frontdesk.channels.endpoints import webhook_handler
     from frontdesk.handoffs.endpoints import CONTROLLERS as HANDOFFS
     from frontdesk.identity.endpoints import CONTROLLERS as IDENTITY
+    from frontdesk.privacy.endpoints import CONTROLLERS as PRIVACY
     from frontdesk.quotas.endpoints import CONTROLLERS as QUOTAS
     from frontdesk.realtime.endpoints import inbox_socket
     from frontdesk.routing.endpoints import CONTROLLERS as ROUTING
@@ -137,6 +138,7 @@ def create_app(
             *ROUTING,
             *HANDOFFS,
             *QUOTAS,
+            *PRIVACY,
             inbox_socket,
             *adapter_routers(registry),
         ],

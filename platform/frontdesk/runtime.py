@@ -75,6 +75,10 @@ class Runtime:
 
     async def _after_commit(self, session: AsyncSession) -> None:
         await self.jobs.send_pending(take_pending_jobs(session))
+        if "erased_attachments" in session.sync_session.info:
+            from frontdesk.privacy.service import after_commit as after_erasure
+
+            await after_erasure(self, session)
         events = take_pending_events(session.sync_session)
         if events:
             await publish_all(

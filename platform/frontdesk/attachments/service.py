@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,3 +218,29 @@ async def read_content(
     blob = await asyncio.to_thread(store.read, cipher.tenant_id, row.id)
     data = cipher.decrypt_bytes(blob, table="attachments", column="content", row_id=row.id)
     return row, data
+
+
+async def of_messages(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID]
+) -> list[StoredAttachment]:
+    stmt = (
+        select(StoredAttachment)
+        .where(StoredAttachment.message_id.in_(list(message_ids)))
+        .order_by(StoredAttachment.message_id, StoredAttachment.position)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def erase(session: AsyncSession, rows: Sequence[StoredAttachment]) -> list[uuid.UUID]:
+    """Delete the attachments' rows; returns the ids whose files the caller deletes
+    once the transaction has committed (a rollback must not lose the bytes)."""
+    stored = [row.id for row in rows if row.status == "stored"]
+    for row in rows:
+        await session.delete(row)
+    await session.flush()
+    return stored
+
+
+def delete_files(store: AttachmentStore, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
+    for attachment_id in ids:
+        store.delete(tenant_id, attachment_id)

@@ -1,0 +1,312 @@
+"""Personal-data requests: a customer's export holds everything from every channel;
+after erasure, a dump of the database (every row as the owner; for SQLite the file
+and its WAL, byte for byte) and of the attachment store finds none of their contact
+values or words, and their anonymised tickets still count."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import quopri
+import uuid
+import zipfile
+from collections import Counter
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, text
+
+from channels.email_platform import make_email_channel, post_mail
+from channels.test_pipeline import make_channel, payload, post_signed
+from conftest import TenantUnderTest, add_user, drain, sign_up
+from frontdesk.app import create_app
+from frontdesk.attachments.models import StoredAttachment
+from frontdesk.audit.models import AuditEntry
+from frontdesk.channels import transcripts
+from frontdesk.config import Settings
+from frontdesk.crypto.service import load_tenant_cipher
+from frontdesk.db import create_engine
+from frontdesk.runtime import Runtime
+
+EMAIL = "li.wei@example.com"
+PHONE = "+8613912345678"
+ATTACHMENT = b"INVOICE-CONTENT-7731 for li.wei@example.com"
+# Every way Li Wei's values and words could be left behind.
+NEEDLES = [
+    EMAIL,
+    "li.wei",
+    "8613912345678",
+    "13912345678",
+    "139 1234 5678",
+    "li wei",
+    "my router melted on tuesday",
+    "the invoice number is wrong",
+    "prefers calls after six",
+    "transcript: the lights blink red",
+    "li-wei-invoice.pdf",
+    "invoice-content-7731",
+]
+CONTROL = "chen keeps this text"
+
+
+@pytest.fixture
+async def world(fresh_settings: Settings) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    runtime = Runtime(fresh_settings, pool_size=4)
+    await runtime.start(worker=False)
+    runtime.jobs.start_worker(threads=2)
+    app = create_app(runtime=runtime)
+    app.state.runtime = runtime
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield runtime, c
+    finally:
+        await runtime.close()
+
+
+def li_wei_mail() -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Li Wei <{EMAIL}>"
+    msg["To"] = "support@acme.example"
+    msg["Subject"] = "Li Wei: router"
+    msg["Message-ID"] = "<li.wei.7731@example.com>"
+    msg.set_content("My router melted on Tuesday. Call me on +86 139 1234 5678.\n-- Li Wei\n")
+    msg.add_attachment(
+        ATTACHMENT, maintype="application", subtype="pdf", filename="li-wei-invoice.pdf"
+    )
+    return msg.as_bytes()
+
+
+async def _ok(r: httpx.Response, status: int = 200) -> Any:
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+async def _tickets(client: httpx.AsyncClient, t: TenantUnderTest) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (
+        await _ok(await client.get("/api/v1/tickets?limit=100", headers=t.admin.headers))
+    )["items"]
+    return items
+
+
+def _counts(tickets: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    return Counter((t["channel"], t["state"]) for t in tickets)
+
+
+async def dump_database(settings: Settings) -> str:
+    """Every row of every table, read as the owner; for SQLite also the file and its WAL."""
+    engine = create_engine(settings.database_url, pool_size=1)
+    chunks: list[str] = []
+    try:
+        async with engine.connect() as conn:
+            names = await conn.run_sync(lambda c: c.dialect.get_table_names(c))
+            for name in names:
+                if conn.dialect.name == "postgresql":
+                    rows = await conn.execute(text(f'SELECT t::text FROM "{name}" t'))
+                else:
+                    rows = await conn.execute(text(f'SELECT * FROM "{name}"'))
+                chunks.extend(repr(tuple(r)) for r in rows)
+    finally:
+        await engine.dispose()
+    if settings.is_sqlite:
+        path = Path(settings.database_url.split("///", 1)[1])
+        for file in (path, path.with_name(path.name + "-wal")):
+            if file.exists():
+                chunks.append(file.read_bytes().decode("latin-1"))
+    return "\n".join(chunks)
+
+
+def b64_forms(value: bytes) -> list[str]:
+    """The value base64-encoded at each of the three alignments it may have in a blob."""
+    forms = []
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + value).decode()
+        forms.append(encoded[4 if shift else 0 : len(encoded) - 4])
+    return [f for f in forms if len(f) >= 8]
+
+
+def assert_nothing_of_li_wei(dump: str) -> None:
+    lowered = dump.lower()
+    for needle in NEEDLES:
+        assert needle not in lowered, needle
+        raw = needle.encode()
+        for form in b64_forms(raw) + b64_forms(raw.upper()) + b64_forms(raw.title()):
+            assert form not in dump, (needle, form)
+        assert quopri.encodestring(raw).decode().lower() not in lowered, needle
+
+
+async def test_export_then_erasure_leaves_nothing_and_tickets_still_count(
+    world: tuple[Runtime, httpx.AsyncClient],
+) -> None:
+    runtime, client = world
+    t = await sign_up(client)
+    mail = await make_email_channel(client, t)
+    hook = await make_channel(client, t)
+    await _ok(await post_mail(client, mail, li_wei_mail()))
+    phone_sender = {"kind": "phone", "value": "+86 139 1234 5678", "name": "Li Wei"}
+    words = "The invoice number is wrong"
+    await _ok(
+        await post_signed(
+            client, hook, payload("w-1", words, sender=phone_sender, conversation_id="conv-7731")
+        )
+    )
+    chen = {"kind": "email", "value": "chen.jie@example.com", "name": "Chen Jie"}
+    await _ok(await post_signed(client, hook, payload("w-2", CONTROL.title(), sender=chen)))
+    await drain(runtime)
+
+    tickets = await _tickets(client, t)
+    assert len(tickets) == 3
+    names = {
+        x["id"]: (
+            await _ok(
+                await client.get(f"/api/v1/customers/{x['customer_id']}", headers=t.admin.headers)
+            )
+        )["display_name"]
+        for x in tickets
+    }
+    [emailed] = [x for x in tickets if x["channel"] == "email"]
+    [phoned] = [x for x in tickets if x["channel"] == "webhook" and names[x["id"]] == "Li Wei"]
+    li_wei, li_wei_phone = emailed["customer_id"], phoned["customer_id"]
+    # The phone customer is the same person: merged, so the request covers both.
+    await _ok(
+        await client.post(
+            f"/api/v1/customers/{li_wei}/merge",
+            headers=t.admin.headers,
+            json={"source_customer_id": li_wei_phone},
+        ),
+        201,
+    )
+    await _ok(
+        await client.post(
+            f"/api/v1/tickets/{emailed['id']}/messages",
+            headers=t.admin.headers,
+            json={"kind": "note", "body": "Li Wei prefers calls after six"},
+        ),
+        201,
+    )
+    await _ok(
+        await client.patch(
+            f"/api/v1/tickets/{emailed['id']}",
+            headers=t.admin.headers,
+            json={"subject": "Li Wei router melted on Tuesday"},
+        )
+    )
+    # A live chat's transcript on the phone ticket's conversation, as an adapter keeps it.
+    async with runtime.db.session(t.id) as session:
+        cipher = await load_tenant_cipher(session, runtime.keyring, t.id)
+        await transcripts.record(
+            session, cipher, uuid.UUID(hook.id), "conv-7731", "e-1",
+            json.dumps({"text": "Transcript: the lights blink red"}).encode(),
+        )  # fmt: skip
+    before = _counts(await _tickets(client, t))
+    assert "li.wei" in (await dump_database(runtime.settings)).lower()  # the data is there
+
+    # The export: everything, from both channels, with the attachment's bytes.
+    r = await client.post(f"/api/v1/customers/{li_wei}/export", headers=t.admin.headers)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(r.content))
+    document = json.loads(archive.read("customer.json"))
+    assert {p["value"] for p in document["contact_points"]} == {EMAIL, PHONE}
+    assert {c["id"] for c in document["customers"]} == {li_wei, li_wei_phone}
+    bodies = [m["body_text"] for x in document["tickets"] for m in x["messages"]]
+    assert any("My router melted on Tuesday" in b for b in bodies)
+    assert words in bodies and "Li Wei prefers calls after six" in bodies
+    assert CONTROL.title() not in bodies  # another customer's words are not theirs
+    [listed] = [a for x in document["tickets"] for m in x["messages"] for a in m["attachments"]]
+    assert listed["filename"] == "li-wei-invoice.pdf"
+    assert archive.read(listed["file"]) == ATTACHMENT
+    assert document["live_chat_transcripts"][0]["entries"] == [
+        {"text": "Transcript: the lights blink red"}
+    ]
+
+    async with runtime.db.session(t.id) as session:
+        [stored] = (await session.scalars(select(StoredAttachment))).all()
+    attachment_file = runtime.settings.data_dir / "attachments" / str(t.id)
+    assert any(attachment_file.rglob(str(stored.id)))
+
+    # The erasure.
+    erased = await _ok(
+        await client.post(f"/api/v1/customers/{li_wei}/erase", headers=t.admin.headers)
+    )
+    assert erased["customers"] == 2 and erased["contact_points"] == 2 and erased["tickets"] == 2
+    assert erased["attachments"] == 1 and erased["transcript_entries"] == 1
+
+    # Reports count the same tickets, by channel and state.
+    after = await _tickets(client, t)
+    assert _counts(after) == before
+    assert {x["subject"] for x in after if x["customer_id"] == li_wei} == {"(erased)"}
+    customer = await _ok(await client.get(f"/api/v1/customers/{li_wei}", headers=t.admin.headers))
+    assert customer["display_name"] == "Erased customer"
+    assert customer["contact_points"] == []
+    # The attachment's file is gone, and nothing in the store holds their data.
+    assert not any(attachment_file.rglob(str(stored.id)))
+    for file in (runtime.settings.data_dir / "attachments").rglob("*"):
+        if file.is_file():
+            assert_nothing_of_li_wei(file.read_bytes().decode("latin-1"))
+
+    dump = await dump_database(runtime.settings)
+    assert_nothing_of_li_wei(dump)
+    assert CONTROL in dump.lower()  # the dump is real: the other customer's words are in it
+    # Both requests are audited, by id and counts only.
+    async with runtime.db.session(t.id) as session:
+        actions = (
+            await session.scalars(
+                select(AuditEntry.action).where(AuditEntry.subject_id == uuid.UUID(li_wei))
+            )
+        ).all()
+    assert {"customer.exported", "customer.erased"} <= set(actions)
+
+
+async def test_personal_data_requests_need_the_permission_and_stay_in_their_tenant(
+    client: httpx.AsyncClient, tenant: TenantUnderTest, other_tenant: TenantUnderTest
+) -> None:
+    made = await _ok(
+        await client.post(
+            "/api/v1/customers",
+            headers=tenant.admin.headers,
+            json={
+                "display_name": "Ana",
+                "contacts": [{"kind": "email", "value": "ana@example.com"}],
+            },
+        ),
+        201,
+    )
+    merged = await _ok(
+        await client.post(
+            "/api/v1/customers", headers=tenant.admin.headers, json={"display_name": "Ana B"}
+        ),
+        201,
+    )
+    await _ok(
+        await client.post(
+            f"/api/v1/customers/{made['id']}/merge",
+            headers=tenant.admin.headers,
+            json={"source_customer_id": merged["id"]},
+        ),
+        201,
+    )
+    for action in ("export", "erase"):
+        url = f"/api/v1/customers/{made['id']}/{action}"
+        r = await client.post(url, headers=tenant.users["agent"].headers)
+        assert r.status_code == 403, r.text
+        r = await client.post(url, headers=other_tenant.admin.headers)
+        assert r.status_code == 404, r.text
+        r = await client.post(
+            f"/api/v1/customers/{merged['id']}/{action}", headers=tenant.admin.headers
+        )
+        assert r.status_code == 409, r.text
+    # a custom role with the permission may
+    agent = await add_user(client, other_tenant, "agent", teams=["front-line"])
+    assert agent  # (other tenant's agent: still 404 above for tenant's customer)
+    r = await client.post(f"/api/v1/customers/{made['id']}/erase", headers=tenant.admin.headers)
+    assert r.status_code == 200, r.text
+    r = await client.post(f"/api/v1/customers/{made['id']}/erase", headers=tenant.admin.headers)
+    assert r.status_code == 409, r.text
+    r = await client.get(f"/api/v1/customers/{made['id']}", headers=tenant.admin.headers)
+    assert r.json()["display_name"] == "Erased customer"
