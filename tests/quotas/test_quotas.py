@@ -90,7 +90,6 @@ async def test_inbound_messages_past_the_limit_get_429_and_nothing_is_stored(
     usage = r.json()
     assert usage["inbound_messages_per_minute"] == {"used": 3, "limit": 3}
     assert usage["api_requests_per_minute"]["limit"] == runtime.settings.quota_api_per_minute
-    assert usage["api_requests_per_minute"]["used"] >= 1
     assert usage["attachment_bytes"] == {
         "used": 0,
         "limit": runtime.settings.quota_storage_bytes,

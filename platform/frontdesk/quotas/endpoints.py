@@ -12,13 +12,15 @@ from frontdesk.quotas import service as quotas
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True):
+    # Rates: how much of the minute's allowance is taken now (GCRA's fill: 0
+    # while requests come no faster than the limit's steady rate, the limit
+    # when the next one would be refused). Storage: bytes kept.
     used: int
     # 0: no limit
     limit: int
 
 
 class UsageOut(msgspec.Struct, frozen=True, kw_only=True):
-    # Requests and messages in the sliding minute up to now; bytes kept now.
     api_requests_per_minute: Usage
     token_api_requests_per_minute: Usage
     inbound_messages_per_minute: Usage

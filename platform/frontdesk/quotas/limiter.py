@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
 
 WINDOW_MS = 60_000
 
@@ -147,6 +148,9 @@ class RedisRateLimiter:
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
             weakref.WeakKeyDictionary()
         )
+        self._scripts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncScript] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def _redis(self) -> aioredis.Redis:
         loop = asyncio.get_running_loop()
@@ -154,13 +158,16 @@ class RedisRateLimiter:
         if client is None:
             client = aioredis.Redis.from_url(self._url)
             self._clients[loop] = client
+            self._scripts[loop] = client.register_script(_GCRA)
         return client
 
     async def hit(self, limits: Sequence[tuple[str, int]], cost: int = 1) -> Decision:
-        client = self._redis()
+        self._redis()
+        # EVALSHA: the script's text is sent once per connection, not per request.
+        gcra = self._scripts[asyncio.get_running_loop()]
         keys = [self._prefix + key for key, _ in limits]
         args = [WINDOW_MS, cost, *(interval_ms(n) for _, n in limits)]
-        allowed, wait_ms = await client.eval(_GCRA, len(keys), *keys, *args)
+        allowed, wait_ms = await gcra(keys=keys, args=args)
         if int(allowed):
             return Decision(True, 0)
         return Decision(False, max(1, math.ceil(int(wait_ms) / 1000)))
