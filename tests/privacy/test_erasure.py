@@ -51,6 +51,7 @@ NEEDLES = [
     f"the invoice {TAG} number is wrong",
     f"prefers calls {TAG} after six",
     f"transcript {TAG}: the lights blink red",
+    f"handoff {TAG}: replace the router",
     FILENAME,
     f"invoice-content-{TAG}",
 ]
@@ -183,6 +184,19 @@ async def test_export_then_erasure_leaves_nothing_and_tickets_still_count(
             headers=t.admin.headers,
             json={"subject": f"{NAME} router {TAG} melted on Tuesday"},
         )
+    )
+    # A hand-off to engineering describing the case (its words also land in ticket events).
+    await _ok(
+        await client.post(
+            f"/api/v1/tickets/{emailed['id']}/handoffs",
+            headers=t.admin.headers,
+            json={
+                "team_id": str(t.teams["engineering"]),
+                "description": f"{NAME} handoff {TAG}: replace the router",
+                "due_minutes": 60,
+            },
+        ),
+        201,
     )
     # A live chat's transcript on the phone ticket's conversation, as an adapter keeps it.
     async with runtime.db.session(t.id) as session:
