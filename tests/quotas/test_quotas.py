@@ -111,8 +111,9 @@ def _mail_with_attachment(message_id: str, content: bytes) -> bytes:
 
 
 async def test_attachments_past_the_storage_quota_are_refused_and_the_message_lands(
-    client: httpx.AsyncClient, worker: Runtime, tenant: TenantUnderTest
+    client: httpx.AsyncClient, worker: Runtime
 ) -> None:
+    tenant = await sign_up(client)
     channel = await make_email_channel(client, tenant)
     await limit(worker, tenant, storage_bytes=1_500)
     first = await post_mail(
