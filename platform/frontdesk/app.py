@@ -87,6 +87,7 @@ def create_app(
     """
     from frontdesk.attachments.endpoints import CONTROLLERS as ATTACHMENTS
     from frontdesk.auth.endpoints import CONTROLLERS as AUTH
+    from frontdesk.auth.sso.endpoints import CONTROLLERS as SSO
     from frontdesk.channels.endpoints import CONTROLLERS as CHANNELS
     from frontdesk.channels.endpoints import webhook_handler
     from frontdesk.handoffs.endpoints import CONTROLLERS as HANDOFFS
@@ -130,6 +131,7 @@ def create_app(
             readyz,
             *TENANCY,
             *AUTH,
+            *SSO,
             *IDENTITY,
             *TICKETS,
             *ATTACHMENTS,

@@ -68,6 +68,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     quota_token_api_per_minute: int = 3_000
     quota_inbound_per_minute: int = 60_000
     quota_storage_bytes: int = 10 * 1024**3
+    # SQLite's ``synchronous`` pragma: "full" syncs the write-ahead log at
+    # every commit (a commit survives a power cut); "normal" syncs only at
+    # checkpoints (a commit survives the process crashing, not the machine).
+    sqlite_synchronous: str = "full"
 
     @property
     def is_sqlite(self) -> bool:
@@ -86,6 +90,19 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+SQLITE_SYNCHRONOUS = ("full", "normal")
+
+
+def _sqlite_synchronous(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in SQLITE_SYNCHRONOUS:
+        raise ConfigurationError(
+            "FRONTDESK_SQLITE_SYNCHRONOUS must be one of "
+            f"{', '.join(SQLITE_SYNCHRONOUS)}, got {raw!r}"
+        )
+    return value
 
 
 def normalise_database_url(url: str) -> str:
@@ -139,6 +156,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "FRONTDESK_MAX_BODY_BYTES", 2_000_000),
         poll_interval_seconds=_int(env, "FRONTDESK_POLL_SECONDS", 60),
         public_url=env.get("FRONTDESK_PUBLIC_URL") or "http://127.0.0.1:8000",
+        sqlite_synchronous=_sqlite_synchronous(env.get("FRONTDESK_SQLITE_SYNCHRONOUS") or "full"),
         embedded=not env.get("FRONTDESK_DATABASE_URL"),
         quota_api_per_minute=max(0, _int(env, "FRONTDESK_QUOTA_API_PER_MINUTE", 6_000)),
         quota_token_api_per_minute=max(0, _int(env, "FRONTDESK_QUOTA_TOKEN_API_PER_MINUTE", 3_000)),

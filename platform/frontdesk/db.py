@@ -286,7 +286,7 @@ async def enter_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
 # --- engines ---------------------------------------------------------------
 
 
-def _sqlite_engine(url: str) -> AsyncEngine:
+def _sqlite_engine(url: str, synchronous: str) -> AsyncEngine:
     engine = create_async_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -296,6 +296,7 @@ def _sqlite_engine(url: str) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         # Deleted and overwritten content is zeroed in the file, not left in
@@ -322,9 +323,11 @@ def app_database_url(settings: Settings) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, sqlite_synchronous: str = "full"
+) -> AsyncEngine:
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, sqlite_synchronous)
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
@@ -336,7 +339,11 @@ class Database:
 
     def __init__(self, settings: Settings, *, pool_size: int = 10) -> None:
         self.settings = settings
-        self.engine = create_engine(app_database_url(settings), pool_size=pool_size)
+        self.engine = create_engine(
+            app_database_url(settings),
+            pool_size=pool_size,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Effects that must wait for the commit: sending jobs, realtime events.
         self.after_commit: list[AfterCommit] = []

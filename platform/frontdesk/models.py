@@ -5,6 +5,7 @@ from __future__ import annotations
 from frontdesk.attachments.models import StoredAttachment
 from frontdesk.audit.models import AuditEntry
 from frontdesk.auth.models import ApiToken, RefreshToken, Role, Team, TeamMember, User
+from frontdesk.auth.sso.models import SsoConfig, SsoLogin
 from frontdesk.channels.models import (
     ChannelCursor,
     ChannelEndpoint,
@@ -58,6 +59,8 @@ __all__ = [
     "RoutingRule",
     "SenderWindow",
     "SlaPolicy",
+    "SsoConfig",
+    "SsoLogin",
     "StoredAttachment",
     "Team",
     "TeamMember",

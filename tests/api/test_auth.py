@@ -87,6 +87,49 @@ async def test_deactivated_user_loses_access_at_once(
     assert login.status_code == 401
 
 
+async def test_deactivation_ends_refresh_api_and_access_tokens_at_once(
+    client: httpx.AsyncClient,
+) -> None:
+    """Someone who leaves loses every way in with one change, and getting them back
+    (reactivation) revives none of the old credentials."""
+    t = await sign_up(client)
+    leaver = await add_user(client, t, "admin")
+    login = await client.post(
+        "/api/v1/auth/login", json={"tenant": t.slug, "email": leaver.email, "password": PASSWORD}
+    )
+    access = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    refresh = login.json()["refresh_token"]
+    made = await client.post(
+        "/api/v1/api-tokens", headers=access, json={"name": "laptop", "role": "agent"}
+    )
+    assert made.status_code == 201, made.text
+    api = {"Authorization": f"Bearer {made.json()['token']}"}
+    assert (await client.get("/api/v1/auth/me", headers=access)).status_code == 200
+    assert (await client.get("/api/v1/teams", headers=api)).status_code == 200
+
+    user_path = f"/api/v1/users/{leaver.user_id}"
+    off = await client.patch(user_path, headers=t.admin.headers, json={"is_active": False})
+    assert off.status_code == 200, off.text
+    assert (await client.get("/api/v1/auth/me", headers=access)).status_code == 401
+    assert (await client.get("/api/v1/teams", headers=api)).status_code == 401
+    r = await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh})
+    assert r.status_code == 401
+    tokens = await client.get("/api/v1/api-tokens", headers=t.admin.headers)
+    [laptop] = [tok for tok in tokens.json() if tok["name"] == "laptop"]
+    assert laptop["revoked_at"] is not None
+
+    on = await client.patch(user_path, headers=t.admin.headers, json={"is_active": True})
+    assert on.status_code == 200, on.text
+    assert (await client.get("/api/v1/auth/me", headers=access)).status_code == 401
+    assert (await client.get("/api/v1/teams", headers=api)).status_code == 401
+    r = await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh})
+    assert r.status_code == 401
+    again = await client.post(
+        "/api/v1/auth/login", json={"tenant": t.slug, "email": leaver.email, "password": PASSWORD}
+    )
+    assert again.status_code == 200
+
+
 async def test_api_token_acts_with_its_role_and_can_be_revoked(
     client: httpx.AsyncClient, tenant: TenantUnderTest
 ) -> None:

@@ -37,6 +37,8 @@ class Permission(StrEnum):
     CUSTOMERS_PRIVACY = "customers.privacy"
     # The tenant's quotas and what it uses of them.
     TENANT_USAGE = "tenant.usage"
+    # Single sign-on: the tenant's provider, just-in-time users, SSO required.
+    SSO_MANAGE = "sso.manage"
 
 
 P = Permission

@@ -20,6 +20,7 @@ from frontdesk.auth.permissions import (
     Permission,
     parse_permissions,
 )
+from frontdesk.auth.sso.policy import check_password_sign_in
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.db import utcnow
 from frontdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
@@ -257,6 +258,12 @@ async def update_user(
                 .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
+            # Their API tokens too: reactivating someone does not revive them.
+            await session.execute(
+                update(ApiToken)
+                .where(ApiToken.created_by == user.id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
     await session.flush()
     if changes:
         await record(
@@ -294,6 +301,11 @@ async def _issue_pair(session: AsyncSession, runtime: Runtime, user: User) -> To
     return TokenPair(access, refresh, "Bearer", minutes * 60)
 
 
+async def issue_token_pair(session: AsyncSession, runtime: Runtime, user: User) -> TokenPair:
+    """The tokens a sign-in ends with, whatever proved who the user is (password, SSO)."""
+    return await _issue_pair(session, runtime, user)
+
+
 async def login(
     session: AsyncSession, runtime: Runtime, cipher: TenantCipher, *, email: str, password: str
 ) -> TokenPair:
@@ -306,6 +318,7 @@ async def login(
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         raise Unauthenticated("wrong email or password")
+    await check_password_sign_in(session, user)
     user.last_login_at = utcnow()
     await record(
         session,

@@ -126,7 +126,10 @@ async def delete_tenant(runtime: Runtime, slug: str) -> DeletedTenant:
     events, the audit log). Row-level security applies to the owner too, so
     the transaction works as the tenant.
     """
-    engine = create_engine(runtime.settings.database_url, pool_size=1)
+    settings = runtime.settings
+    engine = create_engine(
+        settings.database_url, pool_size=1, sqlite_synchronous=settings.sqlite_synchronous
+    )
     rows = 0
     try:
         sessions = async_sessionmaker(engine, expire_on_commit=False)

@@ -1,7 +1,7 @@
 """quotas and personal-data requests: a tenant's own limits, erased customers
 
 Revision ID: 0013
-Revises: 0006
+Revises: 0012
 Create Date: 2026-12-02 08:10:00.000000
 """
 
@@ -14,7 +14,7 @@ import frontdesk.db
 from frontdesk.migrate import enable_row_level_security
 
 revision: str = "0013"
-down_revision: str | None = "0006"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Single sign-on: a tenant's OpenID Connect provider, sign-in through it, and its policy."""

@@ -1,0 +1,29 @@
+"""What single sign-on means for password sign-in (kept apart so ``auth.service`` imports it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.auth.models import User
+from frontdesk.auth.sso.models import SsoConfig
+from frontdesk.errors import Unauthenticated
+
+
+class SsoRequired(Unauthenticated):
+    """The tenant signs its users in through its provider only."""
+
+
+async def tenant_config(session: AsyncSession) -> SsoConfig | None:
+    return await session.scalar(select(SsoConfig))
+
+
+async def check_password_sign_in(session: AsyncSession, user: User) -> None:
+    """Refuse a password sign-in when the tenant requires SSO, unless ``user`` is its
+    break-glass user (who keeps a way in when the provider is down)."""
+    config = await tenant_config(session)
+    if config is None or not (config.enabled and config.sso_required):
+        return
+    if config.break_glass_user_id == user.id:
+        return
+    raise SsoRequired("this company signs in through single sign-on; use its sign-in page")
