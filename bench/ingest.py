@@ -197,12 +197,24 @@ async def wait_healthy(url: str, procs: Processes, within: float = 60) -> None:
             await asyncio.sleep(0.2)
 
 
+# --no-quotas: every quota 0 (no limit), which skips the rate-limit checks, to
+# measure what they cost.
+QUOTAS_OFF = {
+    "FRONTDESK_QUOTA_API_PER_MINUTE": "0",
+    "FRONTDESK_QUOTA_TOKEN_API_PER_MINUTE": "0",
+    "FRONTDESK_QUOTA_INBOUND_PER_MINUTE": "0",
+}
+_quotas_off = False
+
+
 def base_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
     env.update(
         FRONTDESK_DATA_DIR=str(data_dir),
         FRONTDESK_MASTER_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
     )
+    if _quotas_off:
+        env.update(QUOTAS_OFF)
     return env
 
 
@@ -1281,8 +1293,9 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
 
 
 async def main(args: argparse.Namespace) -> int:
-    global PAYLOAD
+    global PAYLOAD, _quotas_off
     PAYLOAD = args.payload
+    _quotas_off = args.no_quotas
     backends = ["sqlite", "postgres", "floor"] if args.backend == "all" else [args.backend]
     work = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
     results: list[Result] = []
@@ -1350,6 +1363,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--timeout", type=float, default=600, help="seconds to wait for ingestion")
     p.add_argument("--keep", action="store_true", help="keep databases, logs (debugging)")
+    p.add_argument(
+        "--no-quotas",
+        action="store_true",
+        help="every rate quota 0 (no limit): the rate-limit checks are skipped",
+    )
     p.add_argument(
         "--py-spy",
         type=Path,

@@ -93,6 +93,8 @@ def create_app(
     from frontdesk.channels.endpoints import webhook_handler
     from frontdesk.handoffs.endpoints import CONTROLLERS as HANDOFFS
     from frontdesk.identity.endpoints import CONTROLLERS as IDENTITY
+    from frontdesk.privacy.endpoints import CONTROLLERS as PRIVACY
+    from frontdesk.quotas.endpoints import CONTROLLERS as QUOTAS
     from frontdesk.realtime.endpoints import inbox_socket
     from frontdesk.routing.endpoints import CONTROLLERS as ROUTING
     from frontdesk.tenancy.endpoints import CONTROLLERS as TENANCY
@@ -139,6 +141,8 @@ def create_app(
             *ROUTING,
             *HANDOFFS,
             *CALLS,
+            *QUOTAS,
+            *PRIVACY,
             inbox_socket,
             *adapter_routers(registry),
         ],

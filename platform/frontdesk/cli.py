@@ -351,3 +351,96 @@ def adapters_new(name: str, dest: Path) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {path}")
     click.echo("next: pip install -e '" + str(path) + "[test]' && pytest " + str(path / "tests"))
+
+
+@main.group()
+def tenants() -> None:
+    """Tenants: quotas, deletion."""
+
+
+@tenants.command("limits")
+@click.argument("slug")
+@click.option("--api-per-minute", type=int, help="API requests per minute, whole tenant.")
+@click.option("--token-api-per-minute", type=int, help="API requests per minute, one token.")
+@click.option("--inbound-per-minute", type=int, help="Inbound messages per minute at the intake.")
+@click.option("--storage-bytes", type=int, help="Bytes of stored attachments.")
+@click.option(
+    "--default",
+    "defaults",
+    multiple=True,
+    type=click.Choice(["api-per-minute", "token-api-per-minute", "inbound-per-minute",
+                       "storage-bytes"]),
+    help="Go back to the platform's default for this limit (repeatable).",
+)  # fmt: skip
+def tenants_limits(
+    slug: str,
+    api_per_minute: int | None,
+    token_api_per_minute: int | None,
+    inbound_per_minute: int | None,
+    storage_bytes: int | None,
+    defaults: tuple[str, ...],
+) -> None:
+    """Show a tenant's quotas, or change them (0: no limit). Applies within seconds."""
+    import msgspec
+
+    from frontdesk.quotas.service import LimitChanges, read_limits, set_limits
+    from frontdesk.runtime import Runtime
+    from frontdesk.tenancy.service import get_tenant_by_slug
+
+    given: dict[str, int | None] = {
+        name: value
+        for name, value in (
+            ("api_per_minute", api_per_minute),
+            ("token_api_per_minute", token_api_per_minute),
+            ("inbound_per_minute", inbound_per_minute),
+            ("storage_bytes", storage_bytes),
+        )
+        if value is not None
+    }
+    for name in defaults:
+        given[name.replace("-", "_")] = None
+    settings = _settings()
+
+    async def run() -> dict[str, int]:
+        runtime = Runtime(settings)
+        try:
+            async with runtime.db.session() as session:
+                tenant_id = (await get_tenant_by_slug(session, slug)).id
+            async with runtime.db.session(tenant_id) as session:
+                if given:
+                    limits = await set_limits(session, settings, LimitChanges(**given))
+                else:
+                    limits = await read_limits(session, settings)
+            return msgspec.structs.asdict(limits)
+        finally:
+            await runtime.close()
+
+    for name, value in _run(run()).items():
+        click.echo(f"{name.replace('_', '-'):<22} {value if value else 'no limit'}")
+
+
+@tenants.command("delete")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Really delete: there is no undo.")
+def tenants_delete(slug: str, yes: bool) -> None:
+    """Delete a tenant for good: its keys (crypto-shredding), every row, its files
+    and its Redis keys."""
+    from frontdesk.runtime import Runtime
+    from frontdesk.tenancy.service import delete_tenant
+
+    if not yes:
+        raise click.ClickException(f"this destroys every trace of {slug!r}; add --yes to do it")
+    settings = _settings()
+
+    async def run() -> Any:
+        runtime = Runtime(settings)
+        try:
+            return await delete_tenant(runtime, slug)
+        finally:
+            await runtime.close()
+
+    done = _run(run())
+    click.echo(
+        f"deleted tenant {slug} ({done.tenant_id}): keys destroyed, {done.rows} row(s), "
+        f"its attachment files and {done.redis_keys} Redis key(s)"
+    )

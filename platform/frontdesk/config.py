@@ -60,6 +60,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     poll_interval_seconds: int = 60
     public_url: str = "http://127.0.0.1:8000"
     embedded: bool = True
+    # Quotas every tenant gets unless an operator sets its own
+    # (``frontdesk tenants limits``): API requests per minute for the whole
+    # tenant and for one token, inbound messages per minute at the intake,
+    # and the bytes of stored attachments. 0 means no limit.
+    quota_api_per_minute: int = 6_000
+    quota_token_api_per_minute: int = 3_000
+    quota_inbound_per_minute: int = 60_000
+    quota_storage_bytes: int = 10 * 1024**3
     # SQLite's ``synchronous`` pragma: "full" syncs the write-ahead log at
     # every commit (a commit survives a power cut); "normal" syncs only at
     # checkpoints (a commit survives the process crashing, not the machine).
@@ -150,4 +158,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         public_url=env.get("FRONTDESK_PUBLIC_URL") or "http://127.0.0.1:8000",
         sqlite_synchronous=_sqlite_synchronous(env.get("FRONTDESK_SQLITE_SYNCHRONOUS") or "full"),
         embedded=not env.get("FRONTDESK_DATABASE_URL"),
+        quota_api_per_minute=max(0, _int(env, "FRONTDESK_QUOTA_API_PER_MINUTE", 6_000)),
+        quota_token_api_per_minute=max(0, _int(env, "FRONTDESK_QUOTA_TOKEN_API_PER_MINUTE", 3_000)),
+        quota_inbound_per_minute=max(0, _int(env, "FRONTDESK_QUOTA_INBOUND_PER_MINUTE", 60_000)),
+        quota_storage_bytes=max(0, _int(env, "FRONTDESK_QUOTA_STORAGE_BYTES", 10 * 1024**3)),
     )

@@ -9,9 +9,12 @@ filter again, catching raw SQL and forgotten filters.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import datetime as dt
+import logging
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -46,6 +49,8 @@ from sqlalchemy.sql.cache_key import HasCacheKey
 from frontdesk.config import Settings
 from frontdesk.errors import ConfigurationError, TenantContextMissing
 from frontdesk.ids import new_id
+
+log = logging.getLogger("frontdesk.db")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -294,6 +299,9 @@ def _sqlite_engine(url: str, synchronous: str) -> AsyncEngine:
         cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Deleted and overwritten content is zeroed in the file, not left in
+        # free space where a copy of the file would still show it (erasure).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -344,6 +352,27 @@ class Database:
         """Call once a session's transaction has committed."""
         for hook in self.after_commit:
             await hook(session)
+
+    async def compact_after_erasure(self) -> None:
+        """SQLite: fold the write-ahead log into the database and empty it, so the
+        pages as they were before an erasure are gone from the WAL file too.
+        (PostgreSQL: dead row versions go at the next VACUUM; see docs/privacy.md.)"""
+        if self.engine.dialect.name != "sqlite":
+            return
+        path = make_url(self.settings.database_url).database
+        if not path:
+            return
+
+        def checkpoint() -> None:
+            conn = sqlite3.connect(path, timeout=30)
+            try:
+                busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if busy:
+                    log.warning("the WAL could not be emptied after an erasure (readers busy)")
+            finally:
+                conn.close()
+
+        await asyncio.to_thread(checkpoint)
 
     async def check_app_role(self) -> None:
         """Refuse to run on PostgreSQL as a role that would bypass row-level security."""

@@ -59,6 +59,22 @@ class Conflict(FrontdeskError):
     slug = "conflict"
 
 
+class RateLimited(FrontdeskError):
+    """Over a tenant's quota: try again after ``retry_after`` seconds (sent as ``Retry-After``)."""
+
+    status = 429
+    title = "Too many requests"
+    slug = "rate-limited"
+
+    def __init__(self, detail: str = "", *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class IllegalTransition(Conflict):
     title = "Illegal state transition"
     slug = "illegal-transition"

@@ -305,6 +305,21 @@ class Jobs:
         assert isinstance(self.broker, _RedisBroker)
         return int(self.broker.client.llen(f"{self.broker.namespace}:{queue}"))
 
+    def forget_tenant(self, tenant_id: object) -> int:
+        """Drop this namespace's Redis keys that name a deleted tenant (coalescing
+        marks); returns how many. Queued jobs for it find nothing and end."""
+        with self._lock:
+            gone = [k for k in self._coalesced if str(tenant_id) in k]
+            for key in gone:
+                del self._coalesced[key]
+        if not isinstance(self.broker, _RedisBroker):
+            return len(gone)
+        client = self.broker.client
+        count = 0
+        for name in client.scan_iter(match=f"{self.broker.namespace}:*{tenant_id}*", count=500):
+            count += int(client.delete(name))
+        return count
+
     def requeue_dead_workers(self) -> None:
         """Give the unacknowledged jobs of workers silent past the heartbeat timeout back
         to their queues (Redis only; ``frontdesk worker`` calls this periodically).

@@ -22,6 +22,7 @@ from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
 from frontdesk.handoffs.models import Handoff
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
+from frontdesk.quotas.models import TenantLimits
 from frontdesk.routing.models import BusinessHours, RoutingRule, SlaPolicy, TicketSla
 from frontdesk.tasks.models import TicketTask
 from frontdesk.tenancy.models import Tenant
@@ -68,6 +69,7 @@ __all__ = [
     "TeamMember",
     "Tenant",
     "TenantKey",
+    "TenantLimits",
     "Ticket",
     "TicketCounter",
     "TicketEvent",

@@ -55,6 +55,9 @@ class Runtime:
             else _LOCAL_PUBSUB
         )
         self.db.after_commit.append(self._after_commit)
+        from frontdesk.quotas.service import Quotas, make_limiter
+
+        self.quotas = Quotas(settings, self.db, make_limiter(settings))
         from frontdesk.timers.service import scheduler_owner
 
         # Names this process's timer claims (a lease shows who holds it).
@@ -72,6 +75,10 @@ class Runtime:
 
     async def _after_commit(self, session: AsyncSession) -> None:
         await self.jobs.send_pending(take_pending_jobs(session))
+        if "erased_attachments" in session.sync_session.info:
+            from frontdesk.privacy.service import after_commit as after_erasure
+
+            await after_erasure(self, session)
         events = take_pending_events(session.sync_session)
         if events:
             await publish_all(
@@ -108,6 +115,9 @@ class Runtime:
         await self.db.dispose()
         if self.pubsub is not _LOCAL_PUBSUB:
             await self.pubsub.close()
+        close_limiter = getattr(self.quotas.limiter, "close", None)
+        if close_limiter is not None:
+            await close_limiter()
 
 
 # One in-process bus per process, shared by the app and its worker threads.

@@ -227,6 +227,8 @@ def body_for(
         ("POST", "/api/v1/handoffs/{handoff_id:uuid}/accept"): {},
         ("POST", "/api/v1/handoffs/{handoff_id:uuid}/done"): {},
         ("POST", "/api/v1/handoffs/{handoff_id:uuid}/decline"): {},
+        ("POST", "/api/v1/customers/{customer_id:uuid}/export"): None,
+        ("POST", "/api/v1/customers/{customer_id:uuid}/erase"): None,
         ("PUT", "/api/v1/sso"): {
             "issuer": "https://idp.example.com",
             "client_id": f"frontdesk-{u}",

@@ -51,6 +51,10 @@ async def provide_principal(
         claims = tokens.read_access_token(runtime.signing_key, credential, now=utcnow())
         bind_tenant(db, claims.tenant_id)
         principal = await auth.authenticate_access_token(db, runtime, claims)
+    # After authentication: a stranger's requests do not spend a tenant's quota.
+    await runtime.quotas.check_api(
+        principal.tenant_id, principal.api_token_id or principal.user_id, db
+    )
     needed = request.route_handler.opt.get("permission")
     if needed is not None:
         principal.require(Permission(needed))

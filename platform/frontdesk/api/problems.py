@@ -52,6 +52,7 @@ def frontdesk_error(request: Request[Any, Any, Any], exc: FrontdeskError) -> Res
         detail=detail,
         slug=exc.slug,
         extra=exc.extra or None,
+        headers=getattr(exc, "headers", None),
     )
 
 

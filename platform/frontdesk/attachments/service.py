@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.attachments.models import StoredAttachment
@@ -38,21 +40,55 @@ async def detach(
     cipher: TenantCipher,
     channel: ChannelInstance,
     parsed: Parsed,
+    *,
+    quota_bytes: int = 0,
 ) -> Parsed:
-    """``parsed`` with every attachment's bytes stored apart (``content`` None)."""
+    """``parsed`` with every attachment's bytes stored apart (``content`` None).
+
+    ``quota_bytes`` (0: none) is what the tenant may keep in all: an attachment
+    that would pass it is listed as refused, with the reason, and its message
+    lands all the same (a provider retrying would not make room).
+    """
     if not any(a.content is not None for m in parsed.messages for a in m.attachments):
         return parsed
     limit = settings_of(channel.settings).max_attachment_bytes
+    room = _Room(quota_bytes, await stored_bytes(session) if quota_bytes > 0 else 0)
     messages = []
     for message in parsed.messages:
         if message.attachments and 0 < len(message.external_id) <= 255:
-            await _store_all(session, store, cipher, channel, message, limit)
+            await _store_all(session, store, cipher, channel, message, limit, room)
             message = msgspec.structs.replace(
                 message,
                 attachments=[msgspec.structs.replace(a, content=None) for a in message.attachments],
             )
         messages.append(message)
     return msgspec.structs.replace(parsed, messages=messages)
+
+
+@dataclass(slots=True)
+class _Room:
+    """What is left of the tenant's storage quota while one request's attachments are stored."""
+
+    quota: int
+    used: int
+
+    def take(self, size: int) -> bool:
+        if self.quota <= 0:
+            return True
+        if self.used + size > self.quota:
+            return False
+        self.used += size
+        return True
+
+
+async def stored_bytes(session: AsyncSession) -> int:
+    """The bytes of every attachment the tenant keeps (the session is bound to it)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(StoredAttachment.size), 0)).where(
+            StoredAttachment.status == "stored"
+        )
+    )
+    return int(total or 0)
 
 
 def _adapter_reasons(message: InboundMessage) -> dict[int, str]:
@@ -73,6 +109,7 @@ async def _store_all(
     channel: ChannelInstance,
     message: InboundMessage,
     limit: int,
+    room: _Room,
 ) -> None:
     ref = external_ref(cipher, message.external_id)
     known = await session.scalar(
@@ -103,6 +140,10 @@ async def _store_all(
             )
         elif len(attachment.content) > limit:
             row.refused_reason = f"larger than this channel's limit of {limit} bytes"
+        elif not room.take(len(attachment.content)):
+            row.refused_reason = (
+                f"the tenant's attachment storage quota of {room.quota} bytes is full"
+            )
         else:
             await _seal_and_write(store, cipher, row, attachment)
             row.status = "stored"
@@ -177,3 +218,29 @@ async def read_content(
     blob = await asyncio.to_thread(store.read, cipher.tenant_id, row.id)
     data = cipher.decrypt_bytes(blob, table="attachments", column="content", row_id=row.id)
     return row, data
+
+
+async def of_messages(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID]
+) -> list[StoredAttachment]:
+    stmt = (
+        select(StoredAttachment)
+        .where(StoredAttachment.message_id.in_(list(message_ids)))
+        .order_by(StoredAttachment.message_id, StoredAttachment.position)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def erase(session: AsyncSession, rows: Sequence[StoredAttachment]) -> list[uuid.UUID]:
+    """Delete the attachments' rows; returns the ids whose files the caller deletes
+    once the transaction has committed (a rollback must not lose the bytes)."""
+    stored = [row.id for row in rows if row.status == "stored"]
+    for row in rows:
+        await session.delete(row)
+    await session.flush()
+    return stored
+
+
+def delete_files(store: AttachmentStore, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
+    for attachment_id in ids:
+        store.delete(tenant_id, attachment_id)

@@ -8,6 +8,7 @@ callers. Several app processes need the same folder (a shared volume).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -20,6 +21,10 @@ class AttachmentStore(Protocol):
     def read(self, tenant_id: uuid.UUID, attachment_id: uuid.UUID) -> bytes: ...
 
     def delete(self, tenant_id: uuid.UUID, attachment_id: uuid.UUID) -> None: ...
+
+    def delete_tenant(self, tenant_id: uuid.UUID) -> None:
+        """Every file of the tenant (it is being deleted)."""
+        ...
 
 
 class FileAttachmentStore:
@@ -50,3 +55,6 @@ class FileAttachmentStore:
 
     def delete(self, tenant_id: uuid.UUID, attachment_id: uuid.UUID) -> None:
         self.path(tenant_id, attachment_id).unlink(missing_ok=True)
+
+    def delete_tenant(self, tenant_id: uuid.UUID) -> None:
+        shutil.rmtree(self.root / str(tenant_id), ignore_errors=True)

@@ -69,3 +69,11 @@ async def list_entries(
     if subject_id is not None:
         stmt = stmt.where(AuditEntry.subject_id == subject_id)
     return list((await session.scalars(stmt)).all())
+
+
+async def list_entries_about(
+    session: AsyncSession, subject_ids: list[uuid.UUID]
+) -> list[AuditEntry]:
+    """Every entry whose subject is one of these (a customer's, for a personal-data export)."""
+    stmt = select(AuditEntry).where(AuditEntry.subject_id.in_(subject_ids)).order_by(AuditEntry.id)
+    return list((await session.scalars(stmt)).all())

@@ -33,6 +33,10 @@ class Permission(StrEnum):
     SLA_MANAGE = "sla.manage"
     # The tenant's routing rules.
     ROUTING_MANAGE = "routing.manage"
+    # Personal-data requests: export everything about a customer, or erase it.
+    CUSTOMERS_PRIVACY = "customers.privacy"
+    # The tenant's quotas and what it uses of them.
+    TENANT_USAGE = "tenant.usage"
     # Single sign-on: the tenant's provider, just-in-time users, SSO required.
     SSO_MANAGE = "sso.manage"
 

@@ -13,7 +13,7 @@ from frontdesk.channels.intake import receive
 from frontdesk.channels.types import InboundRequest, WebhookReply
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import enter_tenant
-from frontdesk.errors import InvalidInput, NotFound, Unauthenticated
+from frontdesk.errors import InvalidInput, NotFound, RateLimited, Unauthenticated
 from frontdesk.runtime import Runtime
 
 
@@ -30,6 +30,12 @@ class PlatformOpenChannel:
             raise SignatureInvalid(exc.detail) from None
         except InvalidInput as exc:
             raise MalformedPayload(exc.detail) from None
+        except RateLimited as exc:
+            # The SDK has no error of its own for this yet: refused as unreadable
+            # is what a live adapter tells its visitor (who may send it again).
+            raise MalformedPayload(
+                f"too many messages for now; try again in {exc.retry_after} s"
+            ) from None
         except NotFound as exc:
             raise ChannelNotFound(exc.detail) from None
 

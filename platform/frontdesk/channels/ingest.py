@@ -69,13 +69,30 @@ async def ingest_pending(
     sends a new job, so nothing waits for a sweep. Returns how many events
     were taken.
     """
+    total, _ = await ingest_share(runtime, tenant_id, release=release)
+    return total
+
+
+async def ingest_share(
+    runtime: Runtime,
+    tenant_id: uuid.UUID,
+    *,
+    release: Callable[[], None] = lambda: None,
+    max_batches: int | None = None,
+) -> tuple[int, bool]:
+    """``ingest_pending``, stopping after ``max_batches``: how many events were
+    taken, and whether more may be waiting (the last batch was full)."""
     limit = runtime.settings.ingest_batch_size
     total = 0
+    batches = 0
     while True:
         taken = await _ingest_batch(runtime, tenant_id, limit=limit, release=release)
         total += taken
+        batches += 1
         if taken < limit:
-            return total
+            return total, False
+        if max_batches is not None and batches >= max_batches:
+            return total, True
 
 
 async def ingest_event(runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID) -> None:

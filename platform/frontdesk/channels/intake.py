@@ -253,12 +253,21 @@ async def receive(runtime: Runtime, token: str, request: InboundRequest) -> Webh
         parsed = await target.adapter.parse(request)
     except MalformedPayload as exc:
         raise InvalidInput(f"the channel could not read this request: {exc}") from None
+    # Verified, not yet stored: over the tenant's rate the provider is told to
+    # retry (429 with Retry-After), and nothing of the request is kept.
+    await runtime.quotas.check_inbound(target.tenant_id, len(parsed.messages))
     if any(a.content is not None for m in parsed.messages for a in m.attachments):
         # Attachments' bytes are stored apart (never in the event's payload nor
         # the job queue), before the event; a redelivery finds them stored.
         async with runtime.db.session(target.tenant_id) as session:
+            limits = await runtime.quotas.limits(target.tenant_id, session)
             parsed = await attachments.detach(
-                session, runtime.attachments, target.cipher, target.channel, parsed
+                session,
+                runtime.attachments,
+                target.cipher,
+                target.channel,
+                parsed,
+                quota_bytes=limits.storage_bytes,
             )
     rows = event_rows(target.cipher, target.tenant_id, target.channel_id, parsed)
     if rows:

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 
 from frontdesk.channels.models import Delivery, InboundEvent
 from frontdesk.db import utcnow
-from frontdesk.jobs import job
+from frontdesk.jobs import PendingJob, job
 from frontdesk.runtime import Runtime
 
 
@@ -19,14 +19,32 @@ def ingest_coalesce_key(tenant_id: uuid.UUID) -> str:
     return f"ingest:{tenant_id}"
 
 
+# Batches one ingest job takes before it queues itself again behind the other
+# tenants' jobs: a tenant with a backlog (a flood) gets its turn, and so does
+# everyone else, rather than one job draining it while the others wait.
+FAIR_SHARE_BATCHES = 2
+
+
 @job("ingest_pending", queue="intake")
 async def ingest_pending(runtime: Runtime, *, tenant_id: str) -> None:
-    """Everything a tenant has waiting, in batches (sent, coalesced, by the intake)."""
-    from frontdesk.channels.ingest import ingest_pending as run
+    """A tenant's waiting events, a fair share of batches at a time (sent, coalesced,
+    by the intake; sent again by itself while more are waiting)."""
+    from frontdesk.channels.ingest import ingest_share
 
     tenant = uuid.UUID(tenant_id)
     key = ingest_coalesce_key(tenant)
-    await run(runtime, tenant, release=lambda: runtime.jobs.release(key))
+    _, more = await ingest_share(
+        runtime,
+        tenant,
+        release=lambda: runtime.jobs.release(key),
+        max_batches=FAIR_SHARE_BATCHES,
+    )
+    if more:
+        # To the back of the queue; coalesced, so no second job if the intake
+        # already sent one for what arrived meanwhile.
+        await runtime.jobs.send_pending(
+            [PendingJob("ingest_pending", {"tenant_id": tenant_id}, coalesce=key)]
+        )
 
 
 @job("ingest", queue="intake")

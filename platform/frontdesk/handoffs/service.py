@@ -277,3 +277,18 @@ async def _overdue(session: AsyncSession, fired: list[timers.FiredTimer]) -> Non
             _event_data(h, escalated_to=h.escalated_to),
         )
     await session.flush()
+
+
+async def erase_texts(session: AsyncSession, ticket_ids: Sequence[uuid.UUID]) -> int:
+    """A personal-data erasure: the words of the tickets' hand-offs (they describe
+    the customer's case); who asked whom, and when, stay."""
+    if not ticket_ids:
+        return 0
+    rows = (
+        await session.scalars(select(Handoff).where(Handoff.ticket_id.in_(list(ticket_ids))))
+    ).all()
+    for handoff in rows:
+        handoff.description = "(erased)"
+        handoff.note = None
+    await session.flush()
+    return len(rows)

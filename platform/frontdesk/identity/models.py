@@ -29,6 +29,9 @@ class Customer(TenantOwned, Base):
     language: Mapped[str | None] = mapped_column(String(16))
     # Set when this customer was merged into another; undoing the merge clears it.
     merged_into_id: Mapped[uuid.UUID | None]
+    # Set when the customer's personal data was erased (a personal-data request):
+    # the row stays, anonymised, so their tickets still count.
+    erased_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

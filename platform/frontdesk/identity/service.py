@@ -651,3 +651,49 @@ async def mark_contact_working(session: AsyncSession, point: ContactPoint) -> No
     point.failing_since = None
     point.failure_reason = None
     await session.flush()
+
+
+# --- personal-data requests ---------------------------------------------------
+
+ERASED_NAME = "Erased customer"
+
+
+async def customers_behind(session: AsyncSession, customer: Customer) -> list[Customer]:
+    """The customer and every customer merged into it (at any depth): one person's records."""
+    found = [customer]
+    frontier = [customer.id]
+    while frontier:
+        merged = (
+            await session.scalars(select(Customer).where(Customer.merged_into_id.in_(frontier)))
+        ).all()
+        merged = [c for c in merged if c not in found]
+        found.extend(merged)
+        frontier = [c.id for c in merged]
+    return found
+
+
+async def contact_points_of_all(
+    session: AsyncSession, customer_ids: Sequence[uuid.UUID]
+) -> list[ContactPoint]:
+    stmt = (
+        select(ContactPoint)
+        .where(ContactPoint.customer_id.in_(list(customer_ids)))
+        .order_by(ContactPoint.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def erase_customers(
+    session: AsyncSession, customers: Sequence[Customer], points: Sequence[ContactPoint]
+) -> None:
+    """Remove the contact points and anonymise the customers; the rows stay so that
+    tickets keep their customer (and reports their counts)."""
+    for point in points:
+        await session.delete(point)
+    now = utcnow()
+    for customer in customers:
+        customer.display_name = ERASED_NAME
+        customer.language = None
+        customer.erased_at = now
+        customer.updated_at = now
+    await session.flush()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from frontdesk.crypto import service as crypto
-from frontdesk.db import enter_tenant, tenant_tables
+from frontdesk.db import Base, create_engine, enter_tenant, tenant_tables
 from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.runtime import Runtime
 from frontdesk.tenancy.models import Tenant
@@ -108,21 +110,52 @@ async def sign_up(
     return SignUp(tenant=tenant, admin_user_id=admin.id)
 
 
-async def delete_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
-    """Crypto-shred first (no key, no contact values), then remove every row."""
-    tenant = await get_tenant(session, tenant_id)
-    await enter_tenant(session, tenant.id)
-    await crypto.destroy_tenant_keys(session, tenant.id)
-    from frontdesk.db import Base
+class DeletedTenant(msgspec.Struct, frozen=True, kw_only=True):
+    tenant_id: uuid.UUID
+    rows: int
+    redis_keys: int
 
-    by_name = {t.name: t for t in Base.metadata.sorted_tables}
-    for name in reversed([t.name for t in Base.metadata.sorted_tables]):
-        if name in tenant_tables():
-            table = by_name[name]
-            await session.execute(delete(table).where(table.c.tenant_id == tenant.id))
-    tenant.status = "deleted"
-    tenant.slug = f"deleted-{tenant.id.hex}"
-    await session.flush()
+
+async def delete_tenant(runtime: Runtime, slug: str) -> DeletedTenant:
+    """Delete a tenant for good: its keys first (crypto-shredding: whatever copy of
+    its ciphertexts survives, in a backup or a replica, is unreadable), then
+    every row it owns and the tenant itself in the same transaction; after the
+    commit, its attachment files and its keys in Redis.
+
+    Runs as the tables' owner: the app role may not delete history (ticket
+    events, the audit log). Row-level security applies to the owner too, so
+    the transaction works as the tenant.
+    """
+    settings = runtime.settings
+    engine = create_engine(
+        settings.database_url, pool_size=1, sqlite_synchronous=settings.sqlite_synchronous
+    )
+    rows = 0
+    try:
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        async with sessions() as session, session.begin():
+            tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
+            if tenant is None:
+                raise NotFound(f"no tenant {slug!r}")
+            tenant_id = tenant.id
+            await enter_tenant(session, tenant_id)
+            rows += await crypto.destroy_tenant_keys(session, tenant_id)
+            owned = set(tenant_tables())
+            for table in reversed(Base.metadata.sorted_tables):
+                if table.name in owned or (
+                    "tenant_id" in table.columns and table.name != "tenants"
+                ):
+                    result = await session.execute(
+                        delete(table).where(table.c.tenant_id == tenant_id)
+                    )
+                    rows += cast("CursorResult[Any]", result).rowcount
+            await session.execute(delete(Tenant).where(Tenant.id == tenant_id))
+    finally:
+        await engine.dispose()
+    await asyncio.to_thread(runtime.attachments.delete_tenant, tenant_id)
+    redis_keys = await runtime.quotas.forget_tenant(tenant_id)
+    redis_keys += await asyncio.to_thread(runtime.jobs.forget_tenant, tenant_id)
+    return DeletedTenant(tenant_id=tenant_id, rows=rows + 1, redis_keys=redis_keys)
 
 
 async def rewrap_all_tenant_keys(runtime: Runtime) -> tuple[int, int]:

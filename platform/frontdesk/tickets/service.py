@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, cast, exists, func, or_, select, update
+from sqlalchemy import Select, cast, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -1044,3 +1044,89 @@ async def add_automatic_reply(
     await queue_delivery(session, ticket, message)
     await session.flush()
     return message
+
+
+# --- personal-data requests ---------------------------------------------------
+
+ERASED_SUBJECT = "(erased)"
+# Ticket events whose data carries free text (a subject, a hand-off's words).
+_EVENTS_WITH_TEXT = ("subject_changed",)
+
+
+async def tickets_of_customers(
+    session: AsyncSession, customer_ids: Sequence[uuid.UUID]
+) -> list[Ticket]:
+    stmt = select(Ticket).where(Ticket.customer_id.in_(list(customer_ids))).order_by(Ticket.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def messages_of_tickets(
+    session: AsyncSession, ticket_ids: Sequence[uuid.UUID]
+) -> list[Message]:
+    stmt = select(Message).where(Message.ticket_id.in_(list(ticket_ids))).order_by(Message.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def events_of_tickets(
+    session: AsyncSession, ticket_ids: Sequence[uuid.UUID]
+) -> list[TicketEvent]:
+    stmt = (
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id.in_(list(ticket_ids)))
+        .order_by(TicketEvent.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+def _erased_event_data(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """What ``frontdesk_erase_ticket_event_texts`` (migration 0013) makes of an event."""
+    kept = {k: v for k, v in data.items() if k not in ("description", "note")}
+    if kind == "subject_changed":
+        kept.update(before=ERASED_SUBJECT, after=ERASED_SUBJECT)
+    return {**kept, "erased": True}
+
+
+async def erase_ticket_texts(session: AsyncSession, tickets: Sequence[Ticket]) -> list[Message]:
+    """Every word on these tickets, customer's and agents' alike (a reply quotes, a
+    note describes): message bodies, subjects, provider ids (an email Message-ID
+    may hold an address) and details; the threading refs; the texts kept in
+    ticket events. The tickets stay, with their state, channel and times, so
+    reports count them. Returns the erased messages."""
+    ticket_ids = [t.id for t in tickets]
+    if not ticket_ids:
+        return []
+    for ticket in tickets:
+        ticket.subject = ERASED_SUBJECT
+        ticket.contact_point_id = None
+        ticket.reply_token = None
+    messages = await messages_of_tickets(session, ticket_ids)
+    for message in messages:
+        message.subject = None
+        message.body_text = ""
+        message.body_html = None
+        message.external_id = None
+        message.meta = {"erased": True}
+    await session.execute(delete(MessageRef).where(MessageRef.ticket_id.in_(ticket_ids)))
+    if session.get_bind().dialect.name == "postgresql":
+        # The app role may only append to ticket_events: this function
+        # (migration 0013) erases those texts and may do nothing else.
+        await session.execute(
+            text("SELECT frontdesk_erase_ticket_event_texts(CAST(:ids AS uuid[]))"),
+            {"ids": ticket_ids},
+        )
+    else:
+        events = (
+            await session.scalars(
+                select(TicketEvent).where(
+                    TicketEvent.ticket_id.in_(ticket_ids),
+                    or_(
+                        TicketEvent.kind.in_(_EVENTS_WITH_TEXT),
+                        TicketEvent.kind.like("handoff\\_%", escape="\\"),
+                    ),
+                )
+            )
+        ).all()
+        for event in events:
+            event.data = _erased_event_data(event.kind, event.data)
+    await session.flush()
+    return messages

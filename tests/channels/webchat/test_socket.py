@@ -466,3 +466,31 @@ async def test_opening_hours_and_time_zones_are_checked_when_saved(
         )
         assert r.status_code == 400, r.text
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_visitor_over_the_tenants_inbound_rate_is_told_and_may_send_again(
+    live: LiveServer, client: httpx.AsyncClient, worker: Runtime
+) -> None:
+    from conftest import sign_up
+    from frontdesk.quotas.service import LimitChanges, set_limits
+
+    tenant = await sign_up(client)
+    channel = await make_webchat_channel(client, tenant)
+    async with worker.db.session(tenant.id) as session:
+        await set_limits(session, worker.settings, LimitChanges(inbound_per_minute=1))
+    worker.quotas.forget_limits(tenant.id)
+    visitor = await Visitor.connect(live, channel)
+    await visitor.hello()
+    await visitor.say("the first gets in")
+    await visitor.send({"type": "message", "id": "second", "text": "one too many"})
+    refused = (await visitor.until(lambda f: f["type"] == "error"))[-1]
+    assert refused["code"] == "message_invalid" and refused["id"] == "second"
+    assert "try again" in refused["detail"]
+    # The socket stays open and nothing of the refused message was kept.
+    await visitor.send({"type": "message", "id": "second", "text": "one too many"})
+    assert (await visitor.until(lambda f: f["type"] == "error"))[-1]["id"] == "second"
+    await drain(worker)
+    async with worker.db.session(tenant.id) as session:
+        texts = [e.external_id for e in (await session.scalars(select(InboundEvent))).all()]
+    assert len(texts) == 1 and not any(t.endswith("second") for t in texts)
+    await visitor.close()

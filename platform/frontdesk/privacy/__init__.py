@@ -1,0 +1,1 @@
+"""Personal-data requests: everything held about one customer, exported or erased."""

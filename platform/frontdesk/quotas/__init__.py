@@ -1,0 +1,1 @@
+"""Quotas and rate limits per tenant: API requests, inbound messages, stored attachment bytes."""
