@@ -91,6 +91,7 @@ def create_app(
     from frontdesk.channels.endpoints import webhook_handler
     from frontdesk.handoffs.endpoints import CONTROLLERS as HANDOFFS
     from frontdesk.identity.endpoints import CONTROLLERS as IDENTITY
+    from frontdesk.notifications.endpoints import CONTROLLERS as NOTIFICATIONS
     from frontdesk.realtime.endpoints import inbox_socket
     from frontdesk.routing.endpoints import CONTROLLERS as ROUTING
     from frontdesk.tenancy.endpoints import CONTROLLERS as TENANCY
@@ -135,6 +136,7 @@ def create_app(
             webhook_handler(settings, registry),
             *ROUTING,
             *HANDOFFS,
+            *NOTIFICATIONS,
             inbox_socket,
             *adapter_routers(registry),
         ],

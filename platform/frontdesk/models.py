@@ -20,7 +20,15 @@ from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
 from frontdesk.handoffs.models import Handoff
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
-from frontdesk.routing.models import BusinessHours, RoutingRule, SlaPolicy, TicketSla
+from frontdesk.notifications.models import Notification
+from frontdesk.routing.models import (
+    AgentProfile,
+    BusinessHours,
+    RoutingRule,
+    SlaPolicy,
+    TeamAssignment,
+    TicketSla,
+)
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import (
     Category,
@@ -35,6 +43,7 @@ from frontdesk.timers.models import Timer
 metadata = Base.metadata
 
 __all__ = [
+    "AgentProfile",
     "ApiToken",
     "AuditEntry",
     "BusinessHours",
@@ -52,6 +61,7 @@ __all__ = [
     "InboundRejection",
     "Message",
     "MessageRef",
+    "Notification",
     "RefreshToken",
     "Role",
     "RoutingRule",
@@ -59,6 +69,7 @@ __all__ = [
     "SlaPolicy",
     "StoredAttachment",
     "Team",
+    "TeamAssignment",
     "TeamMember",
     "Tenant",
     "TenantKey",

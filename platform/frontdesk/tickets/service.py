@@ -240,6 +240,8 @@ async def open_ticket(
     expected_by: dt.datetime | None = None,
     channel_id: uuid.UUID | None = None,
     contact_point_id: uuid.UUID | None = None,
+    language: str | None = None,
+    product: str | None = None,
 ) -> Ticket:
     from frontdesk.identity.service import get_active_customer
 
@@ -273,6 +275,8 @@ async def open_ticket(
         assignee_id=assignee_id,
         tags=_normalise_tags(tags),
         mood=mood.value if mood else None,
+        language=language.lower() if language else None,
+        product=product,
         expected_by=expected_by,
         channel_id=channel_id,
         contact_point_id=contact_point_id,
@@ -1044,3 +1048,37 @@ async def add_automatic_reply(
     await queue_delivery(session, ticket, message)
     await session.flush()
     return message
+
+
+OPEN_STATE_VALUES = ("new", "open", "pending", "escalated")
+
+
+async def open_ticket_counts(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many open tickets each user holds (an agent's load)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Ticket.assignee_id, func.count())
+        .where(Ticket.assignee_id.in_(ids), Ticket.state.in_(OPEN_STATE_VALUES))
+        .group_by(Ticket.assignee_id)
+    )
+    counts = {user_id: 0 for user_id in ids}
+    for user_id, count in rows:
+        if user_id is not None:
+            counts[user_id] = int(count)
+    return counts
+
+
+async def open_tickets_of(
+    session: AsyncSession, assignee_id: uuid.UUID, *, priority: Priority | None = None
+) -> list[Ticket]:
+    """A user's open tickets (of one priority), oldest first."""
+    stmt = select(Ticket).where(
+        Ticket.assignee_id == assignee_id, Ticket.state.in_(OPEN_STATE_VALUES)
+    )
+    if priority is not None:
+        stmt = stmt.where(Ticket.priority == priority.value)
+    return list((await session.scalars(stmt.order_by(Ticket.id))).all())
