@@ -670,6 +670,7 @@ async def _escalate(
         steps = [s for s in (policy.escalation if policy else []) if s.on == moment]
         done: dict[str, Any] = {}
         extra: list[uuid.UUID | None] = []
+        team_before = ticket.team_id
         for step in steps:
             if step.priority is not None and _RANK[step.priority.value] < _RANK[ticket.priority]:
                 await tickets.update_ticket(
@@ -703,7 +704,10 @@ async def _escalate(
             if "success_manager" in step.notify:
                 extra.append(managers.get(ticket.customer_id, ("", None))[1])
         recipients: list[uuid.UUID | None] = [ticket.assignee_id, *extra]
-        recipients += leads.get(ticket.team_id, []) if ticket.team_id else []
+        recipients += leads.get(team_before, []) if team_before else []
+        if ticket.team_id is not None and ticket.team_id != team_before:
+            # Moved by a step: the new team's leads learn of it as well.
+            recipients += (await team_leads(session, {ticket.team_id})).get(ticket.team_id, [])
         if ticket.state == TicketState.ESCALATED.value:
             recipients.append(managers.get(ticket.customer_id, ("", None))[1])
         sent = await notify(
