@@ -188,7 +188,7 @@ async def test_a_rules_strategy_and_offline_agents_urgent_tickets(
     assert len(await timeline(client, tenant, urgent["id"], "reassigned_assignee_offline")) == 2
 
 
-async def test_bad_assignment_settings_are_refused(
+async def test_bad_assignment_and_escalation_settings_are_refused(
     client: httpx.AsyncClient, tenant: TenantUnderTest, other_tenant: TenantUnderTest
 ) -> None:
     agent = tenant.users["agent"]
@@ -233,3 +233,16 @@ async def test_bad_assignment_settings_are_refused(
         f"/api/v1/users/{agent.user_id}/agent-profile", headers=agent.headers, json={}
     )
     assert r.status_code == 403
+    # An SLA policy's escalation steps are checked before anything is stored.
+    for step in (
+        {"on": "breach"},
+        {"on": "later", "escalate": True},
+        {"on": "breach", "team": "no-such-team"},
+        {"on": "breach", "notify": ["everyone"]},
+    ):
+        policy = {"name": "P", "first_response": {"seconds": 60}, "escalation": [step]}
+        r = await client.put("/api/v1/sla-policies", headers=h, json={"policies": [policy]})
+        assert r.status_code == 400, (step, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    r = await client.get("/api/v1/sla-policies", headers=h)
+    assert r.json()["source"] == "default"

@@ -24,6 +24,7 @@ from frontdesk.auth.service import Principal, get_team, get_user
 from frontdesk.db import session_tenant, utcnow
 from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.ids import new_id
+from frontdesk.routing.language import detect as detect_language
 from frontdesk.tenancy.service import get_tenant
 from frontdesk.tickets.models import (
     Category,
@@ -275,7 +276,7 @@ async def open_ticket(
         assignee_id=assignee_id,
         tags=_normalise_tags(tags),
         mood=mood.value if mood else None,
-        language=language.lower() if language else None,
+        language=language.lower() if language else detect_language(subject),
         product=product,
         expected_by=expected_by,
         channel_id=channel_id,
@@ -687,6 +688,7 @@ async def open_channel_tickets(
                 channel=spec.channel,
                 customer_id=spec.customer_id,
                 team_id=spec.team_id or default_team_id,
+                language=detect_language(subject),
                 tags=[],
                 channel_id=spec.channel_id,
                 contact_point_id=spec.contact_point_id,
