@@ -637,21 +637,91 @@ async def _fire(session: AsyncSession, fired: list[timers.FiredTimer], *, breach
     # cancels these timers, and lock order must not cross.
     await add_system_events(session, events, touch=False)
     if events:
-        await _escalate(
+        await _tell(
             session, [(t, c) for (t, _, _), c in zip(events, fired_clocks, strict=True)], breach
         )
 
 
+ESCALATE_JOB = "sla_escalate"
 _RANK = {p.value: rank for rank, p in enumerate(Priority)}
 
 
-async def _escalate(
+def _recipients(
+    ticket: Ticket,
+    leads: dict[uuid.UUID, list[uuid.UUID]],
+    manager: uuid.UUID | None,
+    *teams: uuid.UUID | None,
+) -> list[uuid.UUID | None]:
+    """The assignee, the leads of ``teams``, and on an escalated ticket the
+    customer's success manager, who follows escalations."""
+    out: list[uuid.UUID | None] = [ticket.assignee_id]
+    for team_id in teams:
+        out += leads.get(team_id, []) if team_id else []
+    if ticket.state == TicketState.ESCALATED.value:
+        out.append(manager)
+    return out
+
+
+def _notice(ticket: Ticket, clock: TicketSla) -> dict[str, Any]:
+    return {
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "metric": clock.metric,
+        "policy": clock.policy,
+        "due_at": clock.due_at.isoformat() if clock.due_at else None,
+    }
+
+
+async def _tell(
     session: AsyncSession, fired: Sequence[tuple[Ticket, TicketSla]], breach: bool
 ) -> None:
-    """Tell the people who must know, then run the policy's steps for this moment.
+    """Notify those who must know; where the policy has escalation steps for this
+    moment, a job runs them and notifies instead.
 
-    A step changes the ticket (its row, then maybe its clocks): it runs after
-    the firing's own writes, and only when the tenant's policy asks for it.
+    The steps change the ticket, so they run in their own transaction that
+    locks the ticket first, then its timers, as a reply does: done here, after
+    this job's timer locks, the two orders could cross and deadlock.
+    """
+    from frontdesk.identity.service import routing_facts
+    from frontdesk.jobs import enqueue
+    from frontdesk.notifications.service import notify
+    from frontdesk.routing.assignment import team_leads
+
+    moment = "breach" if breach else "warning"
+    policies = {p.name: p for p in (await get_policies(session))[0]}
+    leads = await team_leads(session, {t.team_id for t, _ in fired if t.team_id is not None})
+    managers = await routing_facts(session, {t.customer_id for t, _ in fired})
+    for ticket, clock in fired:
+        policy = policies.get(clock.policy)
+        if policy is not None and any(step.on == moment for step in policy.escalation):
+            enqueue(
+                session,
+                ESCALATE_JOB,
+                tenant_id=str(ticket.tenant_id),
+                ticket_id=str(ticket.id),
+                metric=clock.metric,
+                generation=clock.generation,
+                moment=moment,
+            )
+            continue
+        manager = managers.get(ticket.customer_id, ("", None))[1]
+        await notify(
+            session,
+            ticket.tenant_id,
+            _recipients(ticket, leads, manager, ticket.team_id),
+            "sla_breached" if breach else "sla_warning",
+            ticket_id=ticket.id,
+            payload=_notice(ticket, clock),
+        )
+
+
+async def escalate(
+    session: AsyncSession, ticket_id: uuid.UUID, metric: str, generation: int, moment: str
+) -> None:
+    """Run a policy's escalation steps for one warning or breach, once.
+
+    The ticket row is locked first; an ``sla_escalated`` event for this
+    clock, cycle and moment means a redelivered job has nothing left to do.
     """
     from frontdesk.auth.service import list_teams, users_with_role
     from frontdesk.identity.service import routing_facts
@@ -659,83 +729,82 @@ async def _escalate(
     from frontdesk.routing.assignment import team_leads
     from frontdesk.tickets import service as tickets
 
-    moment = "breach" if breach else "warning"
-    policies = {p.name: p for p in (await get_policies(session))[0]}
-    leads = await team_leads(session, {t.team_id for t, _ in fired if t.team_id is not None})
-    managers = await routing_facts(session, {t.customer_id for t, _ in fired})
-    teams: dict[str, uuid.UUID] | None = None
-    admins: list[uuid.UUID] | None = None
-    for ticket, clock in fired:
-        policy = policies.get(clock.policy)
-        steps = [s for s in (policy.escalation if policy else []) if s.on == moment]
-        done: dict[str, Any] = {}
-        extra: list[uuid.UUID | None] = []
-        team_before = ticket.team_id
-        for step in steps:
-            if step.priority is not None and _RANK[step.priority.value] < _RANK[ticket.priority]:
-                await tickets.update_ticket(
-                    session, None, ticket, tickets.TicketChanges(priority=step.priority)
-                )
-                done["priority"] = step.priority.value
-            if step.team is not None:
-                if teams is None:
-                    teams = {team.slug: team.id for team in await list_teams(session)}
-                team_id = teams.get(step.team)
-                if team_id is not None and team_id != ticket.team_id:
-                    await tickets.assign(session, None, ticket, team_id=team_id)
-                    done["team"] = step.team
-            if step.escalate and ticket.state in (
-                TicketState.NEW.value,
-                TicketState.OPEN.value,
-                TicketState.PENDING.value,
-            ):
-                await tickets.change_state(
-                    session,
-                    None,
-                    ticket,
-                    TicketState.ESCALATED,
-                    reason=f"SLA {moment}: {clock.metric} under {clock.policy}",
-                )
-                done["escalated"] = True
-            if "admins" in step.notify:
-                if admins is None:
-                    admins = await users_with_role(session, "admin")
-                extra += admins
-            if "success_manager" in step.notify:
-                extra.append(managers.get(ticket.customer_id, ("", None))[1])
-        recipients: list[uuid.UUID | None] = [ticket.assignee_id, *extra]
-        recipients += leads.get(team_before, []) if team_before else []
-        if ticket.team_id is not None and ticket.team_id != team_before:
-            # Moved by a step: the new team's leads learn of it as well.
-            recipients += (await team_leads(session, {ticket.team_id})).get(ticket.team_id, [])
-        if ticket.state == TicketState.ESCALATED.value:
-            recipients.append(managers.get(ticket.customer_id, ("", None))[1])
-        sent = await notify(
-            session,
-            ticket.tenant_id,
-            recipients,
-            "sla_breached" if breach else "sla_warning",
-            ticket_id=ticket.id,
-            payload={
-                "number": ticket.number,
-                "subject": ticket.subject,
-                "metric": clock.metric,
-                "policy": clock.policy,
-                "due_at": clock.due_at.isoformat() if clock.due_at else None,
-            },
-        )
-        if steps:
-            done["notified"] = [str(n.user_id) for n in sent]
-            await tickets.add_system_events(
-                session,
-                [
-                    (
-                        ticket,
-                        "sla_escalated",
-                        {"metric": clock.metric, "on": moment, "policy": clock.policy, **done},
-                    )
-                ],
+    ticket = await tickets.get_ticket_for_update(session, ticket_id)
+    clock = (await _clocks(session, [ticket_id])).get((ticket_id, metric))
+    if ticket is None or clock is None or clock.generation != generation:
+        return
+    for event in await tickets.events_of_kind(session, ticket_id, "sla_escalated"):
+        if (event.data.get("metric"), event.data.get("generation"), event.data.get("on")) == (
+            metric,
+            generation,
+            moment,
+        ):
+            return
+    policy = {p.name: p for p in (await get_policies(session))[0]}.get(clock.policy)
+    steps = [step for step in (policy.escalation if policy else []) if step.on == moment]
+    if not steps:
+        return
+    manager = (await routing_facts(session, {ticket.customer_id})).get(
+        ticket.customer_id, ("", None)
+    )[1]
+    team_before = ticket.team_id
+    done: dict[str, Any] = {}
+    extra: list[uuid.UUID | None] = []
+    for step in steps:
+        if step.priority is not None and _RANK[step.priority.value] < _RANK[ticket.priority]:
+            await tickets.update_ticket(
+                session, None, ticket, tickets.TicketChanges(priority=step.priority)
             )
+            done["priority"] = step.priority.value
+        if step.team is not None:
+            team_id = {team.slug: team.id for team in await list_teams(session)}.get(step.team)
+            if team_id is not None and team_id != ticket.team_id:
+                await tickets.assign(session, None, ticket, team_id=team_id)
+                done["team"] = step.team
+        if step.escalate and ticket.state in (
+            TicketState.NEW.value,
+            TicketState.OPEN.value,
+            TicketState.PENDING.value,
+        ):
+            await tickets.change_state(
+                session,
+                None,
+                ticket,
+                TicketState.ESCALATED,
+                reason=f"SLA {moment}: {clock.metric} under {clock.policy}",
+            )
+            done["escalated"] = True
+        if "admins" in step.notify:
+            extra += await users_with_role(session, "admin")
+        if "success_manager" in step.notify:
+            extra.append(manager)
+    # The team it was with, and the one a step moved it to, both hear of it.
+    leads = await team_leads(session, {t for t in (team_before, ticket.team_id) if t})
+    sent = await notify(
+        session,
+        ticket.tenant_id,
+        [*_recipients(ticket, leads, manager, team_before, ticket.team_id), *extra],
+        "sla_breached" if moment == "breach" else "sla_warning",
+        ticket_id=ticket.id,
+        payload=_notice(ticket, clock),
+    )
+    await tickets.add_system_events(
+        session,
+        [
+            (
+                ticket,
+                "sla_escalated",
+                {
+                    "metric": metric,
+                    "generation": generation,
+                    "on": moment,
+                    "policy": clock.policy,
+                    **done,
+                    "notified": [str(n.user_id) for n in sent],
+                },
+            )
+        ],
+    )
 
 
 @timers.handler(WARNING_TIMER)

@@ -1084,3 +1084,16 @@ async def open_tickets_of(
     if priority is not None:
         stmt = stmt.where(Ticket.priority == priority.value)
     return list((await session.scalars(stmt.order_by(Ticket.id))).all())
+
+
+async def get_ticket_for_update(session: AsyncSession, ticket_id: uuid.UUID) -> Ticket | None:
+    """The ticket, its row locked for this transaction (a job about to change it)."""
+    stmt = select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+    return await session.scalar(stmt.execution_options(populate_existing=True))
+
+
+async def events_of_kind(
+    session: AsyncSession, ticket_id: uuid.UUID, kind: str
+) -> list[TicketEvent]:
+    stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == kind)
+    return list((await session.scalars(stmt.order_by(TicketEvent.id))).all())
