@@ -1087,8 +1087,12 @@ async def open_tickets_of(
 
 
 async def get_ticket_for_update(session: AsyncSession, ticket_id: uuid.UUID) -> Ticket | None:
-    """The ticket, its row locked for this transaction (a job about to change it)."""
-    stmt = select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+    """The ticket, its row locked for this transaction (a job about to change it).
+
+    ``FOR NO KEY UPDATE``, the lock an UPDATE takes: rows that merely point at
+    the ticket (events, notifications, written by timers firing) still go in.
+    """
+    stmt = select(Ticket).where(Ticket.id == ticket_id).with_for_update(key_share=True)
     return await session.scalar(stmt.execution_options(populate_existing=True))
 
 
