@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 
-from conftest import Actor, TenantUnderTest, add_user
+from channels.test_pipeline import make_channel, payload, post_signed
+from conftest import Actor, TenantUnderTest, add_user, drain
+from frontdesk.runtime import Runtime
 from routing.test_rules import customer
 
 
@@ -134,9 +136,10 @@ async def test_round_robin_least_loaded_capacity_and_skills(
 
 
 async def test_a_rules_strategy_and_offline_agents_urgent_tickets(
-    client: httpx.AsyncClient, tenant: TenantUnderTest
+    client: httpx.AsyncClient, tenant: TenantUnderTest, worker: Runtime
 ) -> None:
     a, b = await agents(client, tenant, 2)
+    h = tenant.admin.headers
     plain = await customer(client, tenant)
     # The team stays manual; a rule sends outages round the rota.
     rules = [
@@ -186,6 +189,31 @@ async def test_a_rules_strategy_and_offline_agents_urgent_tickets(
     r = await client.get("/api/v1/me/presence", headers=a.headers)
     assert r.json() == {"status": "away"}
     assert len(await timeline(client, tenant, urgent["id"], "reassigned_assignee_offline")) == 2
+
+    # Channel tickets are assigned in the ingestion batch; a reopened one whose
+    # agent has gone offline goes to someone online.
+    await strategy(client, tenant, "front-line", "least_loaded")
+    await presence(client, b, "online")
+    channel = await make_channel(client, tenant)
+    r = await post_signed(client, channel, payload("m-1", "It drops again", conversation_id="c"))
+    assert r.status_code == 200, r.text
+    await drain(worker)
+    r = await client.get("/api/v1/tickets", headers=h, params={"channel": "webhook"})
+    [mailed] = r.json()["items"]
+    assert mailed["assignee_id"] == str(b.user_id)
+    r = await client.post(
+        f"/api/v1/tickets/{mailed['id']}/state", headers=h, json={"state": "resolved"}
+    )
+    assert r.status_code == 200, r.text
+    await presence(client, b, "offline")
+    await presence(client, a, "online")
+    r = await post_signed(client, channel, payload("m-2", "Still broken", conversation_id="c"))
+    assert r.status_code == 200, r.text
+    await drain(worker)
+    r = await client.get(f"/api/v1/tickets/{mailed['id']}", headers=h)
+    assert (r.json()["state"], r.json()["assignee_id"]) == ("open", str(a.user_id))
+    why = (await timeline(client, tenant, mailed["id"], "auto_assigned"))[-1]
+    assert why["previous_assignee_id"] == str(b.user_id)
 
 
 async def test_bad_assignment_and_escalation_settings_are_refused(
