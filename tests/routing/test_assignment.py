@@ -136,8 +136,12 @@ async def test_round_robin_least_loaded_capacity_and_skills(
 
 
 async def test_a_rules_strategy_and_offline_agents_urgent_tickets(
-    client: httpx.AsyncClient, tenant: TenantUnderTest, worker: Runtime
+    client: httpx.AsyncClient,
+    tenant: TenantUnderTest,
+    other_tenant: TenantUnderTest,
+    worker: Runtime,
 ) -> None:
+    await refused_whole(client, tenant, other_tenant)
     a, b = await agents(client, tenant, 2)
     h = tenant.admin.headers
     plain = await customer(client, tenant)
@@ -216,11 +220,12 @@ async def test_a_rules_strategy_and_offline_agents_urgent_tickets(
     assert why["previous_assignee_id"] == str(b.user_id)
 
 
-async def test_bad_assignment_and_escalation_settings_are_refused(
+async def refused_whole(
     client: httpx.AsyncClient, tenant: TenantUnderTest, other_tenant: TenantUnderTest
 ) -> None:
-    agent = tenant.users["agent"]
+    """Bad assignment settings and escalation steps: 400 (or 404, 403), nothing stored."""
     h = tenant.admin.headers
+    agent = tenant.users["agent"]
     team = tenant.teams["front-line"]
     for url, body in (
         (f"/api/v1/teams/{team}/assignment", {"strategy": "lottery"}),
