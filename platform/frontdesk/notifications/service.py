@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.api import pagination
 from frontdesk.clock import now as clock_now
 from frontdesk.db import session_tenant
-from frontdesk.errors import InvalidInput, NotFound
+from frontdesk.errors import InvalidInput, NotFound, TenantContextMissing
 from frontdesk.ids import new_id
 from frontdesk.notifications.models import Notification
 
@@ -36,7 +36,7 @@ async def notify(
 ) -> list[Notification]:
     """One notification per distinct recipient (``None``s are skipped), in this transaction."""
     if session_tenant(session.sync_session) != tenant_id:
-        raise InvalidInput("a notification is written in its own tenant's session")
+        raise TenantContextMissing("a notification is written in its own tenant's session")
     recipients = sorted({u for u in user_ids if u is not None})
     if not recipients:
         return []

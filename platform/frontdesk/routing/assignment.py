@@ -349,8 +349,8 @@ async def assign_routed(
 
     wanted: list[tuple[Ticket, Strategy]] = []
     strategies: dict[uuid.UUID, Strategy] = {}
-    for ticket, _ in routed:
-        if ticket.team_id is None:
+    for ticket, reason in routed:
+        if ticket.team_id is None or (ticket.assignee_id is not None and reason != "reopened"):
             continue
         if ticket.team_id not in strategies and ticket.id not in chosen:
             strategies[ticket.team_id] = await team_strategy(session, ticket.team_id)
@@ -360,21 +360,23 @@ async def assign_routed(
         wanted.append((ticket, strategy))
     if not wanted:
         return
-    reopened = [t.assignee_id for t, r in routed if r == "reopened" and t.assignee_id]
-    present = await profiles(session, [u for u in reopened if u is not None])
+    # A reopened ticket keeps an assignee who is online or away.
+    present = await profiles(session, [t.assignee_id for t, _ in wanted if t.assignee_id])
+    wanted = [
+        (t, strategy)
+        for t, strategy in wanted
+        if t.assignee_id is None
+        or (p := present.get(t.assignee_id)) is None
+        or p.presence == Presence.OFFLINE.value
+    ]
+    if not wanted:
+        return
     teams = await _teams(session, {t.team_id for t, _ in wanted if t.team_id is not None})
     await _ensure_rows(session, teams)
-    reasons = dict((t.id, r) for t, r in routed)
     events: list[tuple[Ticket, str, dict[str, Any]]] = []
     for ticket, strategy in wanted:
         assert ticket.team_id is not None
         previous = ticket.assignee_id
-        if previous is not None:
-            if reasons[ticket.id] != "reopened":
-                continue
-            p = present.get(previous)
-            if p is not None and p.presence != Presence.OFFLINE.value:
-                continue
         user_id, why = teams[ticket.team_id].pick(strategy, ticket, exclude=previous)
         if user_id is not None:
             await assign(session, None, ticket, assignee_id=user_id)
