@@ -58,6 +58,7 @@ async def test_presence_follows_the_socket_and_notifications_reach_only_their_us
         lambda f: f["type"] == "ticket.event" and f["data"]["kind"] == "auto_assigned"
     )
     assert all(f["type"] != "notification.created" for f in seen)
+    await watching.close()
 
     # The last socket closes: offline, and the urgent ticket goes to the spare agent.
     r = await http.put(f"/api/v1/users/{spare.user_id}/agent-profile", headers=h, json={})
