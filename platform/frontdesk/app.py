@@ -93,6 +93,7 @@ def create_app(
     from frontdesk.channels.endpoints import webhook_handler
     from frontdesk.handoffs.endpoints import CONTROLLERS as HANDOFFS
     from frontdesk.identity.endpoints import CONTROLLERS as IDENTITY
+    from frontdesk.notifications.endpoints import CONTROLLERS as NOTIFICATIONS
     from frontdesk.privacy.endpoints import CONTROLLERS as PRIVACY
     from frontdesk.quotas.endpoints import CONTROLLERS as QUOTAS
     from frontdesk.realtime.endpoints import inbox_socket
@@ -143,6 +144,7 @@ def create_app(
             *CALLS,
             *QUOTAS,
             *PRIVACY,
+            *NOTIFICATIONS,
             inbox_socket,
             *adapter_routers(registry),
         ],

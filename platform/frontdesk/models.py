@@ -22,8 +22,16 @@ from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
 from frontdesk.handoffs.models import Handoff
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
+from frontdesk.notifications.models import Notification
 from frontdesk.quotas.models import TenantLimits
-from frontdesk.routing.models import BusinessHours, RoutingRule, SlaPolicy, TicketSla
+from frontdesk.routing.models import (
+    AgentProfile,
+    BusinessHours,
+    RoutingRule,
+    SlaPolicy,
+    TeamAssignment,
+    TicketSla,
+)
 from frontdesk.tasks.models import TicketTask
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import (
@@ -39,6 +47,7 @@ from frontdesk.timers.models import Timer
 metadata = Base.metadata
 
 __all__ = [
+    "AgentProfile",
     "ApiToken",
     "AuditEntry",
     "BusinessHours",
@@ -57,6 +66,7 @@ __all__ = [
     "InboundRejection",
     "Message",
     "MessageRef",
+    "Notification",
     "RefreshToken",
     "Role",
     "RoutingRule",
@@ -66,6 +76,7 @@ __all__ = [
     "SsoLogin",
     "StoredAttachment",
     "Team",
+    "TeamAssignment",
     "TeamMember",
     "Tenant",
     "TenantKey",

@@ -614,3 +614,23 @@ async def remove_team_member(
 
 async def count_users(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def active_user_ids(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of ``user_ids`` that are active users of the tenant."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return set()
+    stmt = select(User.id).where(User.id.in_(ids), User.is_active.is_(True))
+    return set((await session.scalars(stmt)).all())
+
+
+async def users_with_role(session: AsyncSession, role_name: str) -> list[uuid.UUID]:
+    """Active users holding the role named ``role_name`` (the admins, to escalate to)."""
+    stmt = (
+        select(User.id)
+        .join(Role, Role.id == User.role_id)
+        .where(Role.name == role_name, User.is_active.is_(True))
+        .order_by(User.id)
+    )
+    return list((await session.scalars(stmt)).all())

@@ -263,6 +263,8 @@ async def _overdue(session: AsyncSession, fired: list[timers.FiredTimer]) -> Non
     late = [h for h in rows if h.status in OPEN and h.overdue_at is None]
     if not late:
         return
+    from frontdesk.notifications.service import notify
+
     leads = await team_leads(session, {h.team_id for h in late})
     now = clock_now()
     for h in late:
@@ -275,6 +277,19 @@ async def _overdue(session: AsyncSession, fired: list[timers.FiredTimer]) -> Non
             None,
             "handoff_overdue",
             _event_data(h, escalated_to=h.escalated_to),
+        )
+        await notify(
+            session,
+            h.tenant_id,
+            [uuid.UUID(u) for u in h.escalated_to],
+            "handoff_overdue",
+            ticket_id=h.ticket_id,
+            payload={
+                "handoff_id": str(h.id),
+                "team_id": str(h.team_id),
+                "description": h.description[:200],
+                "due_at": h.due_at.isoformat(),
+            },
         )
     await session.flush()
 

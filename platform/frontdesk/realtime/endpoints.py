@@ -17,7 +17,12 @@ from frontdesk.auth import tokens
 from frontdesk.auth.permissions import Permission
 from frontdesk.db import utcnow
 from frontdesk.errors import FrontdeskError
-from frontdesk.realtime.events import ACCESS_CHANGED, RealtimeEvent, tenant_channel
+from frontdesk.realtime.events import (
+    ACCESS_CHANGED,
+    NOTIFICATION,
+    RealtimeEvent,
+    tenant_channel,
+)
 from frontdesk.runtime import Runtime
 
 log = logging.getLogger("frontdesk.realtime")
@@ -34,6 +39,8 @@ def visible(principal: auth.Principal, event: RealtimeEvent) -> bool:
     """
     if event.type == ACCESS_CHANGED:
         return False
+    if event.recipient_id is not None or event.type == NOTIFICATION:
+        return event.tenant_id == principal.tenant_id and event.recipient_id == principal.user_id
     if event.tenant_id != principal.tenant_id or not principal.has(Permission.TICKETS_READ):
         return False
     if principal.has(Permission.TICKETS_READ_ALL):
@@ -78,6 +85,20 @@ async def _refuse(socket: WebSocket, reason: str) -> None:  # type: ignore[type-
         await socket.close(code=CLOSE_UNAUTHENTICATED, reason=reason)
 
 
+async def _presence(runtime: Runtime, principal: auth.Principal, *, opened: bool) -> None:
+    """The agent's presence follows their sockets (``routing.assignment``)."""
+    from frontdesk.routing import assignment
+
+    try:
+        async with runtime.db.session(principal.tenant_id) as session:
+            if opened:
+                await assignment.socket_opened(session, principal.user_id)
+            else:
+                await assignment.socket_closed(session, principal.user_id)
+    except Exception:  # presence is a convenience: it never breaks the socket
+        log.exception("presence not updated for user %s", principal.user_id)
+
+
 @websocket("/ws/inbox")
 async def inbox_socket(socket: WebSocket, runtime: Rt) -> None:  # type: ignore[type-arg]
     """Sign in with ``?access_token=…`` or a first frame ``{"type": "auth", "token": …}``.
@@ -99,6 +120,7 @@ async def inbox_socket(socket: WebSocket, runtime: Rt) -> None:  # type: ignore[
         await _refuse(socket, "sign-in failed")
         return
     async with runtime.pubsub.subscribe(tenant_channel(principal.tenant_id)) as events:
+        await _presence(runtime, principal, opened=True)
         # Only once subscribed: an action the client takes after "ready" is never missed.
         await socket.send_json({"type": "ready", "user_id": str(principal.user_id)})
 
@@ -123,9 +145,12 @@ async def inbox_socket(socket: WebSocket, runtime: Rt) -> None:  # type: ignore[
 
         forwarding = asyncio.create_task(forward())
         closing = asyncio.create_task(until_closed())
-        done, pending = await asyncio.wait(
-            {forwarding, closing}, return_when=asyncio.FIRST_COMPLETED
-        )
+        try:
+            done, pending = await asyncio.wait(
+                {forwarding, closing}, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            await _presence(runtime, principal, opened=False)
         for task in pending:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

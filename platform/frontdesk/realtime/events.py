@@ -18,11 +18,13 @@ from sqlalchemy.orm.util import identity_key
 
 from frontdesk.auth.models import ApiToken, Role, TeamMember, User
 from frontdesk.db import session_tenant, utcnow
+from frontdesk.notifications.models import Notification
 from frontdesk.tickets.models import Message, Ticket, TicketEvent
 
 # Not for the browser: tells open sockets that who may see what has changed
 # (a user deactivated, a team joined or left, a role's permissions edited).
 ACCESS_CHANGED = "access.changed"
+NOTIFICATION = "notification.created"
 
 
 class RealtimeEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +40,8 @@ class RealtimeEvent(msgspec.Struct, frozen=True, kw_only=True):
     # so their inbox can drop it.
     previous_team_id: uuid.UUID | None = None
     previous_assignee_id: uuid.UUID | None = None
+    # A notification is for one user only, whatever they may see of the ticket.
+    recipient_id: uuid.UUID | None = None
 
 
 def tenant_channel(tenant_id: uuid.UUID) -> str:
@@ -130,6 +134,20 @@ def _collect(session: Session, flush_context: Any) -> None:
                         "direction": obj.direction,
                         "channel": obj.channel,
                     },
+                ),
+            )
+        elif isinstance(obj, Notification):
+            queue_event(
+                session,
+                RealtimeEvent(
+                    type=NOTIFICATION,
+                    tenant_id=obj.tenant_id,
+                    ticket_id=obj.ticket_id,
+                    team_id=None,
+                    assignee_id=None,
+                    at=obj.created_at,
+                    recipient_id=obj.user_id,
+                    data={"id": str(obj.id), "kind": obj.kind, "payload": obj.payload},
                 ),
             )
 

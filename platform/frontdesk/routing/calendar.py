@@ -108,6 +108,18 @@ class BusinessCalendar:
                 remaining -= available
         raise InvalidInput(f"the calendar has too few business hours in the next {MAX_DAYS} days")
 
+    def is_open(self, at: dt.datetime) -> bool:
+        """Whether ``at`` falls inside opening hours."""
+        if self.week is None:
+            return True
+        at = at.astimezone(dt.UTC)
+        day = at.astimezone(self.zone).date()
+        return any(
+            begin <= at < finish
+            for offset in (-1, 0)
+            for begin, finish in self._intervals(day + dt.timedelta(days=offset))
+        )
+
     def between(self, a: dt.datetime, b: dt.datetime) -> dt.timedelta:
         """Business time from ``a`` to ``b`` (zero when ``b`` is not after ``a``)."""
         a, b = a.astimezone(dt.UTC), b.astimezone(dt.UTC)

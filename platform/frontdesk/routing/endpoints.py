@@ -1,4 +1,5 @@
-"""HTTP API for routing rules, SLA policies, business hours, and a ticket's SLA clocks."""
+"""HTTP API for routing rules, SLA policies, business hours, a ticket's SLA clocks,
+assignment strategies, agents' capacity and skills, and one's own presence."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from litestar.status_codes import HTTP_200_OK
 
 from frontdesk.api.deps import Actor, Db, needs
 from frontdesk.auth.permissions import Permission as P
-from frontdesk.auth.service import get_team
-from frontdesk.routing import rules, sla
+from frontdesk.auth.service import get_team, get_user, team_members
+from frontdesk.routing import assignment, rules, sla
 from frontdesk.routing.calendar import CalendarSpec
 from frontdesk.tickets.service import get_ticket
 
@@ -136,4 +137,74 @@ class SlaController(Controller):
         return await sla.ticket_status(db, ticket)
 
 
-CONTROLLERS = [RoutingController, SlaController]
+class StrategyOut(msgspec.Struct, frozen=True, kw_only=True):
+    team_id: uuid.UUID
+    strategy: assignment.Strategy
+
+
+class PresenceOut(msgspec.Struct, frozen=True, kw_only=True):
+    status: assignment.Presence
+
+
+class AssignmentController(Controller):
+    path = "/api/v1"
+    tags = ["assignment"]
+
+    @get("/teams/{team_id:uuid}/assignment", opt=needs(P.ROUTING_MANAGE))
+    async def get_strategy(
+        self, team_id: FromPath[uuid.UUID], db: Db, principal: Actor
+    ) -> StrategyOut:
+        team = await get_team(db, team_id)
+        return StrategyOut(team_id=team.id, strategy=await assignment.team_strategy(db, team.id))
+
+    @put("/teams/{team_id:uuid}/assignment", opt=needs(P.ROUTING_MANAGE), status_code=HTTP_200_OK)
+    async def put_strategy(
+        self,
+        team_id: FromPath[uuid.UUID],
+        data: JSONBody[assignment.StrategyIn],
+        db: Db,
+        principal: Actor,
+    ) -> StrategyOut:
+        """How the team's new and reopened tickets find an agent (``manual``: they wait)."""
+        team = await get_team(db, team_id)
+        await assignment.set_team_strategy(db, principal.user_id, team.id, data.strategy)
+        return StrategyOut(team_id=team.id, strategy=data.strategy)
+
+    @get("/teams/{team_id:uuid}/agents", opt=needs(P.USERS_READ))
+    async def team_agents(
+        self, team_id: FromPath[uuid.UUID], db: Db, principal: Actor
+    ) -> list[assignment.ProfileOut]:
+        """The team's members as agents: presence, capacity, skills, open tickets."""
+        team = await get_team(db, team_id)
+        members = await team_members(db, [team.id])
+        return await assignment.profile_out(db, [m.user_id for m in members])
+
+    @put("/users/{user_id:uuid}/agent-profile", opt=needs(P.TEAMS_MANAGE), status_code=HTTP_200_OK)
+    async def put_profile(
+        self,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[assignment.ProfileIn],
+        db: Db,
+        principal: Actor,
+    ) -> assignment.ProfileOut:
+        """An agent's capacity (most open tickets assignment gives them) and skills."""
+        user = await get_user(db, user_id)
+        await assignment.set_profile(db, principal.user_id, user.id, data)
+        [out] = await assignment.profile_out(db, [user.id])
+        return out
+
+    @get("/me/presence")
+    async def my_presence(self, db: Db, principal: Actor) -> PresenceOut:
+        [out] = await assignment.profile_out(db, [principal.user_id])
+        return PresenceOut(status=out.presence)
+
+    @put("/me/presence", status_code=HTTP_200_OK)
+    async def set_my_presence(
+        self, data: JSONBody[assignment.PresenceIn], db: Db, principal: Actor
+    ) -> PresenceOut:
+        """online, away or offline; going offline hands one's open urgent tickets on."""
+        status = await assignment.set_presence(db, principal.user_id, data.status)
+        return PresenceOut(status=status)
+
+
+CONTROLLERS = [RoutingController, SlaController, AssignmentController]

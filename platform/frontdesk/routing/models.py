@@ -1,4 +1,5 @@
-"""Routing's tables: business-hours calendars, SLA policies and each ticket's SLA clocks."""
+"""Routing's tables: business-hours calendars, SLA policies and each ticket's SLA clocks,
+routing rules, and what assignment needs (agents' presence and skills, teams' strategies)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ class SlaPolicy(TenantOwned, Base):
     conditions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # {"first_response": {"seconds": 900}, "resolution": {"business_days": 3}, ...}
     targets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # [{"on": "breach", "escalate": true, "priority": "urgent", "team": "engineering"}, ...]
+    escalation: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
 class TicketSla(TenantScoped, Base):
@@ -94,3 +97,42 @@ class RoutingRule(TenantOwned, Base):
     name: Mapped[str] = mapped_column(String(100))
     conditions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     actions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AgentProfile(TenantScoped, Base):
+    """What assignment knows of a user as an agent: presence, capacity, skills.
+
+    ``connections`` counts the user's open inbox sockets: the last one to
+    close takes an ``online`` agent offline.
+    """
+
+    __tablename__ = "agent_profiles"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # online, away, offline
+    presence: Mapped[str] = mapped_column(String(16), default="offline")
+    presence_changed_at: Mapped[dt.datetime | None]
+    connections: Mapped[int] = mapped_column(default=0)
+    # The most open tickets assignment gives this agent; None: no limit.
+    capacity: Mapped[int | None]
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    products: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class TeamAssignment(TenantScoped, Base):
+    """A team's assignment strategy, and the round robin's place in its rota."""
+
+    __tablename__ = "team_assignment"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        ForeignKeyConstraint(["tenant_id", "team_id"], ["teams.tenant_id", "teams.id"]),
+    )
+
+    team_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # round_robin, least_loaded, skills
+    strategy: Mapped[str] = mapped_column(String(16))
+    last_assignee_id: Mapped[uuid.UUID | None]

@@ -4,17 +4,23 @@ which rule matched and why (``routing_rule_matched``).
 
 Conditions (each a list; empty means any, several values mean any of them):
 the reason the ticket is routed now, channel, category, priority, the
-customer's tier, and keywords in the subject (case-insensitive; a channel
-message without a subject has its first words as the subject). Actions: a
-team (by slug), a priority, tags to add, the customer's own success manager
-as assignee, and escalation. A rule moves only a ticket that is with the
-default team (or none) and gives an assignee only to an unassigned one: a
-team or assignee a person chose stays. Without stored rules the defaults
-below apply (the source documents' routing).
+customer's tier, keywords in the subject (case-insensitive; a channel
+message without a subject has its first words as the subject), the
+ticket's language (given, or detected from the subject), and whether it
+arrives inside or outside business hours (its team's calendar, else the
+tenant's). Actions: a team (by slug), a priority, tags to add, the
+customer's own success manager as assignee, escalation, an assignment
+strategy for the ticket (``routing.assignment``), and whom to notify (the
+tenant's admins, the customer's success manager, the team's leads). A rule
+moves only a ticket that is with the default team (or none) and gives an
+assignee only to an unassigned one: a team or assignee a person chose
+stays. Without stored rules the defaults below apply (the source
+documents' routing), for every tenant from its sign-up on.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -24,6 +30,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.errors import InvalidInput
+from frontdesk.routing.assignment import Strategy, team_leads
+from frontdesk.routing.calendar import BusinessCalendar
 from frontdesk.routing.models import RoutingRule
 from frontdesk.tickets.models import Ticket
 from frontdesk.tickets.states import Priority, TicketState
@@ -37,6 +45,8 @@ Keyword = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 Reason = Literal["new ticket", "reopened", "follow-up"]
 Tier = Literal["vip", "high_value", "regular", "new", "dormant"]
+Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", max_length=16)]
+Recipient = Literal["admins", "success_manager", "team_leads"]
 
 
 class Conditions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -46,6 +56,8 @@ class Conditions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     priorities: list[Priority] = []
     customer_tiers: list[Tier] = []
     keywords: list[Keyword] = []
+    languages: list[Language] = []
+    business_hours: Literal["inside", "outside"] | None = None
 
 
 class Actions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -55,6 +67,9 @@ class Actions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     # The customer's owning success manager (when there is one and they are active).
     assign_to_success_manager: bool = False
     escalate: bool = False
+    # Who gets the ticket within its team (None: the team's own strategy).
+    assign: Strategy | None = None
+    notify: list[Recipient] = []
 
 
 class RuleSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -74,12 +89,22 @@ DEFAULT_RULES: tuple[RuleSpec, ...] = (
     RuleSpec(
         name="Complaints are urgent and escalated",
         conditions=Conditions(categories=["complaint"]),
-        actions=Actions(priority=Priority.URGENT, tags=["complaint"], escalate=True),
+        actions=Actions(
+            priority=Priority.URGENT,
+            tags=["complaint"],
+            escalate=True,
+            notify=["admins", "success_manager"],
+        ),
     ),
     RuleSpec(
         name="Outages are urgent and escalated",
         conditions=Conditions(keywords=["outage", "宕机", "服务中断"]),
-        actions=Actions(priority=Priority.URGENT, tags=["outage"], escalate=True),
+        actions=Actions(
+            priority=Priority.URGENT,
+            tags=["outage"],
+            escalate=True,
+            notify=["admins", "success_manager"],
+        ),
     ),
     RuleSpec(
         name="High-value customers go to their success manager",
@@ -148,7 +173,12 @@ class _Customer(msgspec.Struct, frozen=True):
 
 
 def explain(
-    c: Conditions, ticket: Ticket, reason: str, customer: _Customer | None
+    c: Conditions,
+    ticket: Ticket,
+    reason: str,
+    customer: _Customer | None,
+    calendar: BusinessCalendar | None = None,
+    now: dt.datetime | None = None,
 ) -> list[str] | None:
     """Why every condition holds, or None when one does not."""
     why: list[str] = []
@@ -178,32 +208,69 @@ def explain(
         if not found:
             return None
         why.append(f"subject mentions {found[0]!r}")
+    if c.languages:
+        language = (ticket.language or "").lower()
+        if not language or (
+            language not in c.languages and language.split("-")[0] not in c.languages
+        ):
+            return None
+        why.append(f"language is {language}")
+    if c.business_hours is not None:
+        assert calendar is not None and now is not None
+        inside = calendar.is_open(now)
+        if inside != (c.business_hours == "inside"):
+            return None
+        why.append(f"{'inside' if inside else 'outside'} business hours")
     return why or ["the rule matches every ticket"]
 
 
-async def apply_rules(session: AsyncSession, routed: Sequence[tuple[Ticket, str]]) -> None:
-    """Evaluate the rules for each ticket and apply the first match's actions."""
-    from frontdesk.auth.service import default_team, get_user, list_teams
+async def apply_rules(
+    session: AsyncSession, routed: Sequence[tuple[Ticket, str]]
+) -> dict[uuid.UUID, Strategy]:
+    """Evaluate the rules for each ticket and apply the first match's actions.
+
+    Returns the assignment strategy a matching rule named, by ticket id.
+    """
+    from frontdesk.auth.service import default_team, get_user, list_teams, users_with_role
+    from frontdesk.clock import now as clock_now
     from frontdesk.identity.service import routing_facts
+    from frontdesk.notifications.service import notify
+    from frontdesk.routing.sla import calendars_for
     from frontdesk.tickets import service as tickets
 
+    chosen: dict[uuid.UUID, Strategy] = {}
     if not routed:
-        return
+        return chosen
     rules, _ = await get_rules(session)
     if not rules:
-        return
+        return chosen
+    calendars = (
+        await calendars_for(session)
+        if any(rule.conditions.business_hours for rule in rules)
+        else None
+    )
+    now = clock_now()
+    admins: list[uuid.UUID] | None = None
     # Read only when a matching rule names a team (most batches match none).
     teams: dict[str, uuid.UUID] = {}
     movable: set[uuid.UUID | None] = set()
     tiers_matter = any(rule.conditions.customer_tiers for rule in rules) or any(
-        rule.actions.assign_to_success_manager for rule in rules
+        rule.actions.assign_to_success_manager or "success_manager" in rule.actions.notify
+        for rule in rules
     )
     facts = await routing_facts(session, {t.customer_id for t, _ in routed}) if tiers_matter else {}
     customers = {cid: _Customer(tier, sm) for cid, (tier, sm) in facts.items()}
     for ticket, reason in routed:
         customer = customers.get(ticket.customer_id)
         for position, rule in enumerate(rules):
-            why = explain(rule.conditions, ticket, reason, customer)
+            why = explain(
+                rule.conditions,
+                ticket,
+                reason,
+                customer,
+                calendars.of(ticket) if calendars else None,
+                now,
+            )
             if why is None:
                 continue
             a = rule.actions
@@ -261,6 +328,30 @@ async def apply_rules(session: AsyncSession, routed: Sequence[tuple[Ticket, str]
                     session, None, ticket, TicketState.ESCALATED, reason=f"routing rule {rule.name}"
                 )
                 done["escalated"] = True
+            if a.assign is not None:
+                chosen[ticket.id] = a.assign
+                done["assign"] = a.assign.value
+            if a.notify:
+                recipients: list[uuid.UUID] = []
+                if "admins" in a.notify:
+                    if admins is None:
+                        admins = await users_with_role(session, "admin")
+                    recipients += admins
+                if "success_manager" in a.notify and customer and customer.success_manager_id:
+                    recipients.append(customer.success_manager_id)
+                if "team_leads" in a.notify and ticket.team_id is not None:
+                    recipients += (await team_leads(session, {ticket.team_id})).get(
+                        ticket.team_id, []
+                    )
+                sent = await notify(
+                    session,
+                    ticket.tenant_id,
+                    recipients,
+                    "ticket_escalated" if a.escalate else "routing_rule_matched",
+                    ticket_id=ticket.id,
+                    payload={"number": ticket.number, "subject": ticket.subject, "rule": rule.name},
+                )
+                done["notified"] = [str(n.user_id) for n in sent]
             await tickets.add_system_events(
                 session,
                 [
@@ -272,3 +363,4 @@ async def apply_rules(session: AsyncSession, routed: Sequence[tuple[Ticket, str]
                 ],
             )
             break
+    return chosen

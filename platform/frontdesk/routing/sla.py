@@ -12,6 +12,13 @@ has one pending timer: the warning at 80 % of the target, whose firing
 schedules the breach at 100 %; each fires once and appends ``sla_warning`` /
 ``sla_breached`` to the ticket's timeline (and so reaches agents' websockets).
 
+Each firing notifies the ticket's assignee and its team's leads (and, on an
+escalated ticket, the customer's success manager, who follows escalations),
+then runs the policy's escalation steps for that moment (``on``: warning or
+breach): escalate the ticket, raise its priority, move it to a team, notify
+the admins. A step runs in the same transaction as the firing, so exactly
+once; what it did is on the timeline as ``sla_escalated``.
+
 Next response: after the first response, a customer message starts a new
 cycle when none is running; the cycle ends with the next agent reply. The
 clock runs from the oldest unanswered message, so writing again does not
@@ -24,7 +31,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from sqlalchemy import delete, select
@@ -84,6 +91,24 @@ ChannelKind = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]*$", max_len
 CategorySlug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=63)]
 
 
+class EscalationStep(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What happens to a ticket when one of its clocks under this policy warns or breaches."""
+
+    on: Literal["warning", "breach"]
+    escalate: bool = False
+    # Raised to this priority (never lowered).
+    priority: Priority | None = None
+    # Moved to this team (by slug).
+    team: CategorySlug | None = None
+    notify: list[Literal["admins", "success_manager"]] = []
+
+    def check(self, policy: str, teams: set[str]) -> None:
+        if not (self.escalate or self.priority or self.team or self.notify):
+            raise InvalidInput(f"policy {policy!r}: an escalation step that does nothing")
+        if self.team is not None and self.team not in teams:
+            raise InvalidInput(f"policy {policy!r}: no team {self.team!r}")
+
+
 class PolicySpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: Name
     priorities: list[Priority] = []
@@ -92,6 +117,7 @@ class PolicySpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     first_response: Target | None = None
     next_response: Target | None = None
     resolution: Target | None = None
+    escalation: Annotated[list[EscalationStep], msgspec.Meta(max_length=10)] = []
 
     def matches(self, ticket: Ticket) -> bool:
         return (
@@ -118,6 +144,8 @@ DEFAULT_POLICIES: tuple[PolicySpec, ...] = (
         priorities=[Priority.URGENT],
         first_response=_h(1),
         next_response=_h(1),
+        # An urgent ticket past its promise needs escalation (需升级), and the admins know.
+        escalation=[EscalationStep(on="breach", escalate=True, notify=["admins"])],
     ),
     PolicySpec(
         name="Phone: answer within 15 s", channels=["phone"], first_response=Target(seconds=15)
@@ -156,7 +184,9 @@ async def get_policies(session: AsyncSession) -> tuple[list[PolicySpec], bool]:
         return list(DEFAULT_POLICIES), True
     return [
         msgspec.convert(
-            {"name": row.name, **row.conditions, **row.targets}, PolicySpec, strict=False
+            {"name": row.name, **row.conditions, **row.targets, "escalation": row.escalation},
+            PolicySpec,
+            strict=False,
         )
         for row in rows
     ], False
@@ -167,10 +197,14 @@ async def put_policies(
 ) -> None:
     """Replace the tenant's policy list (an empty list returns to the defaults)."""
     from frontdesk.audit.service import record
+    from frontdesk.auth.service import list_teams
 
     if len(policies) > MAX_POLICIES:
         raise InvalidInput(f"at most {MAX_POLICIES} policies")
+    teams = {team.slug for team in await list_teams(session)} if policies else set()
     for policy in policies:
+        for step in policy.escalation:
+            step.check(policy.name, teams)
         targets = [policy.target(m) for m in Metric]
         if all(t is None for t in targets):
             raise InvalidInput(f"policy {policy.name!r} sets no target")
@@ -186,6 +220,7 @@ async def put_policies(
                 name=policy.name,
                 conditions={k: raw.get(k, []) for k in ("priorities", "channels", "categories")},
                 targets={m.value: raw[m.value] for m in Metric if raw.get(m.value) is not None},
+                escalation=raw.get("escalation", []),
             )
         )
     await session.flush()
@@ -264,6 +299,11 @@ class _Calendars:
 
 async def _calendars(session: AsyncSession) -> _Calendars:
     return _Calendars((await session.scalars(select(BusinessHours))).all())
+
+
+async def calendars_for(session: AsyncSession) -> _Calendars:
+    """The tenant's calendars; ``.of(ticket)``: its team's, else the tenant's, else always open."""
+    return await _calendars(session)
 
 
 # --- the clocks ----------------------------------------------------------------
@@ -559,6 +599,7 @@ async def _fire(session: AsyncSession, fired: list[timers.FiredTimer], *, breach
     tickets = await get_tickets_unchecked(session, ticket_ids)
     now = clock_now()
     events: list[tuple[Ticket, str, dict[str, Any]]] = []
+    fired_clocks: list[TicketSla] = []
     for timer in fired:
         if timer.ticket_id is None or timer.ticket_id not in tickets:
             continue
@@ -578,6 +619,7 @@ async def _fire(session: AsyncSession, fired: list[timers.FiredTimer], *, breach
             clock.warned_at = now
             clock.warning_timer_id = None
             _schedule_breach(session, clock)
+        fired_clocks.append(clock)
         events.append(
             (
                 tickets[timer.ticket_id],
@@ -594,6 +636,175 @@ async def _fire(session: AsyncSession, fired: list[timers.FiredTimer], *, breach
     # The ticket row is left alone (no updated_at): a reply holds it while it
     # cancels these timers, and lock order must not cross.
     await add_system_events(session, events, touch=False)
+    if events:
+        await _tell(
+            session, [(t, c) for (t, _, _), c in zip(events, fired_clocks, strict=True)], breach
+        )
+
+
+ESCALATE_JOB = "sla_escalate"
+_RANK = {p.value: rank for rank, p in enumerate(Priority)}
+
+
+def _recipients(
+    ticket: Ticket,
+    leads: dict[uuid.UUID, list[uuid.UUID]],
+    manager: uuid.UUID | None,
+    *teams: uuid.UUID | None,
+) -> list[uuid.UUID | None]:
+    """The assignee, the leads of ``teams``, and on an escalated ticket the
+    customer's success manager, who follows escalations."""
+    out: list[uuid.UUID | None] = [ticket.assignee_id]
+    for team_id in teams:
+        out += leads.get(team_id, []) if team_id else []
+    if ticket.state == TicketState.ESCALATED.value:
+        out.append(manager)
+    return out
+
+
+def _notice(ticket: Ticket, clock: TicketSla) -> dict[str, Any]:
+    return {
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "metric": clock.metric,
+        "policy": clock.policy,
+        "due_at": clock.due_at.isoformat() if clock.due_at else None,
+    }
+
+
+async def _tell(
+    session: AsyncSession, fired: Sequence[tuple[Ticket, TicketSla]], breach: bool
+) -> None:
+    """Notify those who must know; where the policy has escalation steps for this
+    moment, a job runs them and notifies instead.
+
+    The steps change the ticket, so they run in their own transaction that
+    locks the ticket first, then its timers, as a reply does: done here, after
+    this job's timer locks, the two orders could cross and deadlock.
+    """
+    from frontdesk.identity.service import routing_facts
+    from frontdesk.jobs import enqueue
+    from frontdesk.notifications.service import notify
+    from frontdesk.routing.assignment import team_leads
+
+    moment = "breach" if breach else "warning"
+    policies = {p.name: p for p in (await get_policies(session))[0]}
+    leads = await team_leads(session, {t.team_id for t, _ in fired if t.team_id is not None})
+    managers = await routing_facts(session, {t.customer_id for t, _ in fired})
+    for ticket, clock in fired:
+        policy = policies.get(clock.policy)
+        if policy is not None and any(step.on == moment for step in policy.escalation):
+            enqueue(
+                session,
+                ESCALATE_JOB,
+                tenant_id=str(ticket.tenant_id),
+                ticket_id=str(ticket.id),
+                metric=clock.metric,
+                generation=clock.generation,
+                moment=moment,
+            )
+            continue
+        manager = managers.get(ticket.customer_id, ("", None))[1]
+        await notify(
+            session,
+            ticket.tenant_id,
+            _recipients(ticket, leads, manager, ticket.team_id),
+            "sla_breached" if breach else "sla_warning",
+            ticket_id=ticket.id,
+            payload=_notice(ticket, clock),
+        )
+
+
+async def escalate(
+    session: AsyncSession, ticket_id: uuid.UUID, metric: str, generation: int, moment: str
+) -> None:
+    """Run a policy's escalation steps for one warning or breach, once.
+
+    The ticket row is locked first; an ``sla_escalated`` event for this
+    clock, cycle and moment means a redelivered job has nothing left to do.
+    """
+    from frontdesk.auth.service import list_teams, users_with_role
+    from frontdesk.identity.service import routing_facts
+    from frontdesk.notifications.service import notify
+    from frontdesk.routing.assignment import team_leads
+    from frontdesk.tickets import service as tickets
+
+    ticket = await tickets.get_ticket_for_update(session, ticket_id)
+    clock = (await _clocks(session, [ticket_id])).get((ticket_id, metric))
+    if ticket is None or clock is None or clock.generation != generation:
+        return
+    for event in await tickets.events_of_kind(session, ticket_id, "sla_escalated"):
+        if (event.data.get("metric"), event.data.get("generation"), event.data.get("on")) == (
+            metric,
+            generation,
+            moment,
+        ):
+            return
+    policy = {p.name: p for p in (await get_policies(session))[0]}.get(clock.policy)
+    steps = [step for step in (policy.escalation if policy else []) if step.on == moment]
+    if not steps:
+        return
+    manager = (await routing_facts(session, {ticket.customer_id})).get(
+        ticket.customer_id, ("", None)
+    )[1]
+    team_before = ticket.team_id
+    done: dict[str, Any] = {}
+    extra: list[uuid.UUID | None] = []
+    for step in steps:
+        if step.priority is not None and _RANK[step.priority.value] < _RANK[ticket.priority]:
+            await tickets.update_ticket(
+                session, None, ticket, tickets.TicketChanges(priority=step.priority)
+            )
+            done["priority"] = step.priority.value
+        if step.team is not None:
+            team_id = {team.slug: team.id for team in await list_teams(session)}.get(step.team)
+            if team_id is not None and team_id != ticket.team_id:
+                await tickets.assign(session, None, ticket, team_id=team_id)
+                done["team"] = step.team
+        if step.escalate and ticket.state in (
+            TicketState.NEW.value,
+            TicketState.OPEN.value,
+            TicketState.PENDING.value,
+        ):
+            await tickets.change_state(
+                session,
+                None,
+                ticket,
+                TicketState.ESCALATED,
+                reason=f"SLA {moment}: {clock.metric} under {clock.policy}",
+            )
+            done["escalated"] = True
+        if "admins" in step.notify:
+            extra += await users_with_role(session, "admin")
+        if "success_manager" in step.notify:
+            extra.append(manager)
+    # The team it was with, and the one a step moved it to, both hear of it.
+    leads = await team_leads(session, {t for t in (team_before, ticket.team_id) if t})
+    sent = await notify(
+        session,
+        ticket.tenant_id,
+        [*_recipients(ticket, leads, manager, team_before, ticket.team_id), *extra],
+        "sla_breached" if moment == "breach" else "sla_warning",
+        ticket_id=ticket.id,
+        payload=_notice(ticket, clock),
+    )
+    await tickets.add_system_events(
+        session,
+        [
+            (
+                ticket,
+                "sla_escalated",
+                {
+                    "metric": metric,
+                    "generation": generation,
+                    "on": moment,
+                    "policy": clock.policy,
+                    **done,
+                    "notified": [str(n.user_id) for n in sent],
+                },
+            )
+        ],
+    )
 
 
 @timers.handler(WARNING_TIMER)

@@ -89,6 +89,8 @@ class TicketController(Controller):
             tags=data.tags,
             mood=data.mood,
             expected_by=data.expected_by,
+            language=data.language,
+            product=data.product,
         )
         if data.body is not None:
             await tickets.add_agent_message(

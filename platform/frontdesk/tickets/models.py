@@ -67,6 +67,10 @@ class Ticket(TenantOwned, Base):
     team_id: Mapped[uuid.UUID | None]
     assignee_id: Mapped[uuid.UUID | None]
     mood: Mapped[str | None] = mapped_column(String(16))
+    # The customer's language (given, or detected from the first words) and the
+    # product concerned: what skills-based assignment and routing rules match.
+    language: Mapped[str | None] = mapped_column(String(16))
+    product: Mapped[str | None] = mapped_column(String(63))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     expected_by: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -22,6 +22,7 @@ Tag = Annotated[str, msgspec.Meta(max_length=50)]
 # A naive time would be read differently by every client; demand the offset.
 AwareTime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 Reason = Annotated[str, msgspec.Meta(max_length=1000)]
+Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", max_length=16)]
 
 
 class TicketIn(Strict, frozen=True, kw_only=True):
@@ -37,6 +38,10 @@ class TicketIn(Strict, frozen=True, kw_only=True):
     tags: list[Tag] = []
     mood: Mood | None = None
     expected_by: AwareTime | None = None
+    # The customer's language (ISO 639-1, e.g. "zh"; detected from the subject
+    # when absent) and the product concerned: skills-based assignment matches them.
+    language: Language | None = None
+    product: Slug | None = None
 
 
 class TicketPatch(Strict, frozen=True, kw_only=True):
@@ -100,6 +105,8 @@ class TicketOut(msgspec.Struct, frozen=True, kw_only=True):
     team_id: uuid.UUID | None
     assignee_id: uuid.UUID | None
     mood: str | None
+    language: str | None
+    product: str | None
     tags: list[str]
     expected_by: dt.datetime | None
     created_at: dt.datetime
@@ -126,6 +133,8 @@ class TicketOut(msgspec.Struct, frozen=True, kw_only=True):
             team_id=ticket.team_id,
             assignee_id=ticket.assignee_id,
             mood=ticket.mood,
+            language=ticket.language,
+            product=ticket.product,
             tags=list(ticket.tags),
             expected_by=ticket.expected_by,
             created_at=ticket.created_at,

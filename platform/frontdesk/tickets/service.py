@@ -24,6 +24,7 @@ from frontdesk.auth.service import Principal, get_team, get_user
 from frontdesk.db import session_tenant, utcnow
 from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.ids import new_id
+from frontdesk.routing.language import detect as detect_language
 from frontdesk.tenancy.service import get_tenant
 from frontdesk.tickets.models import (
     Category,
@@ -240,6 +241,8 @@ async def open_ticket(
     expected_by: dt.datetime | None = None,
     channel_id: uuid.UUID | None = None,
     contact_point_id: uuid.UUID | None = None,
+    language: str | None = None,
+    product: str | None = None,
 ) -> Ticket:
     from frontdesk.identity.service import get_active_customer
 
@@ -273,6 +276,8 @@ async def open_ticket(
         assignee_id=assignee_id,
         tags=_normalise_tags(tags),
         mood=mood.value if mood else None,
+        language=language.lower() if language else detect_language(subject),
+        product=product,
         expected_by=expected_by,
         channel_id=channel_id,
         contact_point_id=contact_point_id,
@@ -683,6 +688,7 @@ async def open_channel_tickets(
                 channel=spec.channel,
                 customer_id=spec.customer_id,
                 team_id=spec.team_id or default_team_id,
+                language=detect_language(subject),
                 tags=[],
                 channel_id=spec.channel_id,
                 contact_point_id=spec.contact_point_id,
@@ -1130,3 +1136,54 @@ async def erase_ticket_texts(session: AsyncSession, tickets: Sequence[Ticket]) -
             event.data = _erased_event_data(event.kind, event.data)
     await session.flush()
     return messages
+
+
+OPEN_STATE_VALUES = ("new", "open", "pending", "escalated")
+
+
+async def open_ticket_counts(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many open tickets each user holds (an agent's load)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Ticket.assignee_id, func.count())
+        .where(Ticket.assignee_id.in_(ids), Ticket.state.in_(OPEN_STATE_VALUES))
+        .group_by(Ticket.assignee_id)
+    )
+    counts = {user_id: 0 for user_id in ids}
+    for user_id, count in rows:
+        if user_id is not None:
+            counts[user_id] = int(count)
+    return counts
+
+
+async def open_tickets_of(
+    session: AsyncSession, assignee_id: uuid.UUID, *, priority: Priority | None = None
+) -> list[Ticket]:
+    """A user's open tickets (of one priority), oldest first."""
+    stmt = select(Ticket).where(
+        Ticket.assignee_id == assignee_id, Ticket.state.in_(OPEN_STATE_VALUES)
+    )
+    if priority is not None:
+        stmt = stmt.where(Ticket.priority == priority.value)
+    return list((await session.scalars(stmt.order_by(Ticket.id))).all())
+
+
+async def get_ticket_for_update(session: AsyncSession, ticket_id: uuid.UUID) -> Ticket | None:
+    """The ticket, its row locked for this transaction (a job about to change it).
+
+    ``FOR NO KEY UPDATE``, the lock an UPDATE takes: rows that merely point at
+    the ticket (events, notifications, written by timers firing) still go in.
+    """
+    stmt = select(Ticket).where(Ticket.id == ticket_id).with_for_update(key_share=True)
+    return await session.scalar(stmt.execution_options(populate_existing=True))
+
+
+async def events_of_kind(
+    session: AsyncSession, ticket_id: uuid.UUID, kind: str
+) -> list[TicketEvent]:
+    stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == kind)
+    return list((await session.scalars(stmt.order_by(TicketEvent.id))).all())
