@@ -89,8 +89,10 @@ def create_app(
     from frontdesk.auth.endpoints import CONTROLLERS as AUTH
     from frontdesk.channels.endpoints import CONTROLLERS as CHANNELS
     from frontdesk.channels.endpoints import webhook_handler
+    from frontdesk.followups.endpoints import CONTROLLERS as FOLLOWUPS
     from frontdesk.handoffs.endpoints import CONTROLLERS as HANDOFFS
     from frontdesk.identity.endpoints import CONTROLLERS as IDENTITY
+    from frontdesk.incidents.endpoints import CONTROLLERS as INCIDENTS
     from frontdesk.realtime.endpoints import inbox_socket
     from frontdesk.routing.endpoints import CONTROLLERS as ROUTING
     from frontdesk.tenancy.endpoints import CONTROLLERS as TENANCY
@@ -135,6 +137,8 @@ def create_app(
             webhook_handler(settings, registry),
             *ROUTING,
             *HANDOFFS,
+            *INCIDENTS,
+            *FOLLOWUPS,
             inbox_socket,
             *adapter_routers(registry),
         ],

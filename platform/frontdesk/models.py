@@ -18,8 +18,10 @@ from frontdesk.channels.models import (
 from frontdesk.channels.transcripts import TranscriptRow
 from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
+from frontdesk.followups.models import FollowupSettings, Survey, SurveyToken
 from frontdesk.handoffs.models import Handoff
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
+from frontdesk.incidents.models import Incident, IncidentLink, IncidentUpdate
 from frontdesk.routing.models import BusinessHours, RoutingRule, SlaPolicy, TicketSla
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import (
@@ -47,9 +49,13 @@ __all__ = [
     "Customer",
     "CustomerMerge",
     "Delivery",
+    "FollowupSettings",
     "Handoff",
     "InboundEvent",
     "InboundRejection",
+    "Incident",
+    "IncidentLink",
+    "IncidentUpdate",
     "Message",
     "MessageRef",
     "RefreshToken",
@@ -58,6 +64,8 @@ __all__ = [
     "SenderWindow",
     "SlaPolicy",
     "StoredAttachment",
+    "Survey",
+    "SurveyToken",
     "Team",
     "TeamMember",
     "Tenant",
