@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -20,38 +19,18 @@ from channels.email_platform import SmtpServer, make_email_channel
 from channels.test_pipeline import make_channel
 from channels.webchat.live import make_webchat_channel
 from conftest import TenantUnderTest, drain
-from frontdesk.channels import ContactRef, InboundMessage, Parsed, ThreadHints
-from frontdesk.channels.intake import event_rows, intake_of
+from followups.support import arrive, tick
+from followups.support import ok as _ok
+from frontdesk.channels import ContactRef, InboundMessage, ThreadHints
 from frontdesk.channels.models import Conversation
 from frontdesk.channels.transcripts import history
 from frontdesk.clock import Clock
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.runtime import Runtime
 from frontdesk.testing.provider import ProviderServer
-from frontdesk.timers.service import run_due
 
 TELEGRAM_TOKEN = "123456:survey-test-bot-token"
 SURVEY_URL = re.compile(r"http://[^\s]+/surveys/([A-Za-z0-9_-]{43})")
-
-
-async def _ok(r: httpx.Response, status: int = 200) -> Any:
-    assert r.status_code == status, r.text
-    return r.json()
-
-
-async def arrive(
-    runtime: Runtime, tenant_id: uuid.UUID, channel_id: str, message: InboundMessage
-) -> None:
-    """A customer's message stored by the intake as the channel's webhook would."""
-    async with runtime.db.session(tenant_id) as session:
-        cipher = await load_tenant_cipher(session, runtime.keyring, tenant_id)
-    rows = event_rows(cipher, tenant_id, uuid.UUID(channel_id), Parsed(messages=[message]))
-    await intake_of(runtime).store(tenant_id, rows)
-
-
-async def tick(runtime: Runtime, tenant: TenantUnderTest) -> None:
-    await run_due(runtime, tenant_ids=[tenant.id])
-    await drain(runtime)
 
 
 async def test_a_survey_goes_out_on_each_channel_and_is_answered_once(
