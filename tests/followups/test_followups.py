@@ -79,7 +79,7 @@ async def test_the_owner_is_reminded_once_to_follow_up_and_not_after_a_reopening
         )
     )
     assert put["follow_up_hours"] == 2 and put["survey_enabled"] is False
-    assert put["auto_close_hours"] == 72
+    assert put["auto_close_hours"] == 168
 
     customer = await ok(
         await client.post("/api/v1/customers", headers=h, json={"display_name": "Zhao Lei"}), 201
@@ -146,8 +146,8 @@ async def test_a_quiet_pending_ticket_gets_a_last_notice_then_closes_and_a_reply
         for ticket_id in (quiet, answers):
             await set_state(client, tenant, ticket_id, "pending")
 
-        # Default settings: closes after 72 h, the last notice 24 h before.
-        clock.advance(dt.timedelta(hours=47, minutes=59))
+        # Default settings: closes after a week, the last notice a day before.
+        clock.advance(dt.timedelta(hours=143, minutes=59))
         await tick(worker, tenant)
         assert provider.received == 0
         clock.advance(dt.timedelta(minutes=1))

@@ -63,7 +63,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     follow_up_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 14)] = 24
     auto_close_enabled: bool = True
     #: A ticket pending on the customer this long closes by itself …
-    auto_close_hours: Hours = 72
+    auto_close_hours: Hours = 168
     #: … and the customer is sent a last notice this long before.
     auto_close_notice_hours: Annotated[int, msgspec.Meta(ge=0, le=24 * 89)] = 24
 
