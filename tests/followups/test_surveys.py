@@ -204,7 +204,8 @@ async def _survey_on_each_channel(
     assert (chat["score"], chat["comment"]) == (5, None)
 
     # Unknown and malformed tokens find nothing.
-    for token in ("x" * 43, "short", tokens["telegram"][:-1] + "!", tokens["telegram"].upper()):
+    telegram_token = tokens["telegram"]
+    for token in ("x" * 43, "short", telegram_token[:-1] + "!", telegram_token + "%0A"):
         assert (await client.get(f"/surveys/{token}")).status_code == 404
         r = await client.post(f"/surveys/{token}", json={"score": 3})
         assert r.status_code == 404, token

@@ -46,7 +46,7 @@ WHILE_PENDING = (AUTO_CLOSE_NOTICE_TIMER, AUTO_CLOSE_TIMER)
 SCORES = range(1, 6)
 MAX_COMMENT = 2_000
 # secrets.token_urlsafe(32): 43 characters of the URL-safe alphabet.
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 Minutes = Annotated[int, msgspec.Meta(ge=0, le=60 * 24 * 30)]
 Hours = Annotated[int, msgspec.Meta(ge=1, le=24 * 90)]
@@ -259,7 +259,7 @@ async def open_survey(session: AsyncSession, token: str) -> tuple[Survey, Ticket
     ``session`` must not be bound to a tenant yet: the token is all the
     customer's browser carries.
     """
-    if not _TOKEN.match(token):
+    if not _TOKEN.fullmatch(token):
         raise NotFound("no such survey")
     index = await session.get(SurveyToken, _hash(token))
     if index is None:
