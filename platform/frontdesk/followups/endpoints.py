@@ -10,11 +10,11 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.enums import MediaType
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
 
 from frontdesk.api.deps import Actor, Db, needs
 from frontdesk.auth.permissions import Permission as P
-from frontdesk.errors import InvalidInput
+from frontdesk.errors import Conflict, InvalidInput
 from frontdesk.followups import service as followups
 from frontdesk.followups.service import AnswerIn, Settings, SurveyOut
 from frontdesk.tickets.service import get_ticket
@@ -54,8 +54,13 @@ button{{margin-top:1rem;padding:.5rem 1.25rem}}</style></head>
 <body><main>{body}</main></body></html>"""
 
 
-def _page(body: str, status: int = 200) -> Response[str]:
-    return Response(_PAGE.format(body=body), media_type=MediaType.HTML, status_code=status)
+def _page(body: str, status: int = 200, *, cors: bool = False) -> Response[str]:
+    # The chat widget posts a rating from the host site's page: any origin may
+    # read the outcome (the link's token is the only credential, no cookies).
+    headers = {"access-control-allow-origin": "*"} if cors else None
+    return Response(
+        _PAGE.format(body=body), media_type=MediaType.HTML, status_code=status, headers=headers
+    )
 
 
 def _form(number: str) -> str:
@@ -75,6 +80,7 @@ def _form(number: str) -> str:
 
 
 _THANKS = "<h1>Thank you</h1><p>Your answer has been recorded.</p>"
+_ANSWERED = "<h1>Thank you</h1><p>This survey has been answered already.</p>"
 
 
 class SurveyPage(Controller):
@@ -88,7 +94,7 @@ class SurveyPage(Controller):
         """The rating form (or a note that it was answered); changes nothing."""
         survey, ticket = await followups.open_survey(db, token)
         if survey.status != "sent":
-            return _page(_THANKS)
+            return _page(_ANSWERED)
         return _page(_form(ticket.number))
 
     @post("/{token:str}", status_code=HTTP_201_CREATED)
@@ -114,8 +120,12 @@ class SurveyPage(Controller):
             raise InvalidInput("choose a rating from 1 to 5")
         comment = form.get("comment")
         answer = AnswerIn(score=int(raw), comment=comment if isinstance(comment, str) else None)
-        await followups.answer_survey(db, survey, ticket, answer)
-        return _page(_THANKS, status=HTTP_201_CREATED)
+        try:
+            await followups.answer_survey(db, survey, ticket, answer)
+        except Conflict:
+            # A person at a browser (or the chat widget): a page, not problem details.
+            return _page(_ANSWERED, status=HTTP_409_CONFLICT, cors=True)
+        return _page(_THANKS, status=HTTP_201_CREATED, cors=True)
 
 
 CONTROLLERS = [FollowupController, SurveyPage]
