@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from channels.webchat.live import make_webchat_channel, tickets_of
 from conftest import TenantUnderTest, drain
@@ -16,6 +17,9 @@ from realtime.live import WAIT, LiveServer
 from web.test_webchat_widget import PAGE, ShopPage, browser, live, shop  # noqa: F401
 
 
+# One backend: what is tested here is the widget; the survey's storage is
+# tested on both (tests/followups/test_surveys.py), and a browser costs seconds.
+@pytest.mark.postgres_only
 async def test_a_visitor_rates_the_chat_from_the_widget(
     browser: Any,  # noqa: F811
     shop: ShopPage,  # noqa: F811
