@@ -1,6 +1,6 @@
 """Incidents (突发应急事件): link customers' tickets, post one update to all, resolve all.
 
-The 500 linked tickets are opened in bulk through the same service
+The 500 linked tickets (60 on SQLite) are opened in bulk through the same service
 functions the ingestion pipeline uses, on three channels and without one
 (API tickets); an update must leave exactly one reply and, for a ticket
 with a channel, exactly one delivery on that ticket's own channel.
@@ -13,7 +13,6 @@ from collections import Counter
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from conftest import TenantUnderTest
@@ -66,8 +65,10 @@ async def make_channels(
 
 
 def plan(kinds: list[str], count: int) -> list[str]:
-    """Which channel each ticket is on: every 250th on none (an API ticket)."""
-    return ["api" if n % 250 == 249 else kinds[n % len(kinds)] for n in range(count)]
+    """Which channel each ticket is on: every 250th and the last on none (API tickets)."""
+    return [
+        "api" if n % 250 == 249 or n == count - 1 else kinds[n % len(kinds)] for n in range(count)
+    ]
 
 
 def _contact(kind: str, n: int) -> ContactRequest:
@@ -121,10 +122,8 @@ async def open_tickets_in_bulk(
     return ids
 
 
-# PostgreSQL only: 500 tickets are a few seconds per backend, and the bulk
-# statements are what matter on the production database.
-@pytest.mark.postgres_only
 async def test_one_update_on_an_incident_with_500_linked_tickets_is_one_message_per_ticket_on_its_channel(  # noqa: E501
+    backend: str,
     client: httpx.AsyncClient,
     tenant: TenantUnderTest,
     other_tenant: TenantUnderTest,
@@ -135,13 +134,17 @@ async def test_one_update_on_an_incident_with_500_linked_tickets_is_one_message_
     smtp = SmtpServer()
     provider = ProviderServer()
     try:
-        await _incident_with_500_tickets(client, tenant, other_tenant, runtime, provider, smtp)
+        # 500 on the production database; the embedded one runs the same code
+        # with fewer (500 there is seconds more of the suite's time).
+        count = 500 if backend == "postgres" else 60
+        await _incident_with(count, client, tenant, other_tenant, runtime, provider, smtp)
     finally:
         provider.close()
         smtp.close()
 
 
-async def _incident_with_500_tickets(
+async def _incident_with(
+    count: int,
     client: httpx.AsyncClient,
     tenant: TenantUnderTest,
     other_tenant: TenantUnderTest,
@@ -151,8 +154,8 @@ async def _incident_with_500_tickets(
 ) -> None:
     h = tenant.users["agent"].headers
     channels = await make_channels(client, tenant, provider, smtp.port)
-    linked = await open_tickets_in_bulk(runtime, tenant.id, channels, 500)
-    assert len(linked) == 500
+    linked = await open_tickets_in_bulk(runtime, tenant.id, channels, count)
+    assert len(linked) == count
 
     customer = await _ok(
         await client.post("/api/v1/customers", headers=h, json={"display_name": "Ops"}), 201
@@ -196,11 +199,11 @@ async def _incident_with_500_tickets(
     done = await _ok(
         await client.post(url, headers=h, json={"ticket_ids": [str(t) for t in linked]})
     )
-    assert done["newly_linked"] == 500 and done["incident"]["linked"] == 500
+    assert done["newly_linked"] == count and done["incident"]["linked"] == count
     again = await _ok(await client.post(url, headers=h, json={"ticket_ids": [str(linked[0])]}))
     assert again["newly_linked"] == 0
-    page = await _ok(await client.get(url, headers=h, params={"limit": 200}))
-    assert len(page["items"]) == 200 and page["next_cursor"]
+    page = await _ok(await client.get(url, headers=h, params={"limit": min(count // 2, 200)}))
+    assert len(page["items"]) == min(count // 2, 200) and page["next_cursor"]
 
     # One unlinked and linked again: still one link, no second reply later.
     r = await client.delete(f"{url}/{linked[1]}", headers=h)
@@ -217,9 +220,9 @@ async def _incident_with_500_tickets(
         ),
         201,
     )
-    expected = Counter(k for k in plan(list(channels), 500) if k != "api")
+    expected = Counter(k for k in plan(list(channels), count) if k != "api")
     with_channel = sum(expected.values())
-    assert update["recipients"] == 500 and update["queued"] == with_channel
+    assert update["recipients"] == count and update["queued"] == with_channel
 
     async with runtime.db.session(tenant.id) as session:
         replies = Counter(
@@ -254,7 +257,7 @@ async def _incident_with_500_tickets(
                 )
             )
         ).all()
-        assert [e["recipients"] for e in own_events] == [500]
+        assert [e["recipients"] for e in own_events] == [count]
         one_each = {
             kind: next(d for d, _, _, k in rows if k == kind)
             for kind in ("webhook", "telegram", "email")
@@ -300,7 +303,7 @@ async def _incident_with_500_tickets(
         states = Counter(
             (await session.scalars(select(Ticket.state).where(Ticket.id.in_(linked)))).all()
         )
-        assert states == {"resolved": 500}
+        assert states == {"resolved": count}
         own = await session.get(Ticket, (tenant.id, uuid.UUID(outage["id"])))
         assert own is not None and own.state == "resolved"
         timers = Counter(
@@ -313,7 +316,7 @@ async def _incident_with_500_tickets(
                 )
             ).all()
         )
-        assert timers == {("survey", 500): 1, ("follow_up", 500): 1}
+        assert timers == {("survey", count): 1, ("follow_up", count): 1}
         replies_now = Counter(
             (
                 await session.scalars(
