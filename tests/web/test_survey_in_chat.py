@@ -11,8 +11,8 @@ import pytest
 
 from channels.webchat.live import make_webchat_channel, tickets_of
 from conftest import TenantUnderTest, drain
+from followups.support import tick
 from frontdesk.runtime import Runtime
-from frontdesk.timers.service import run_due
 from realtime.live import WAIT, LiveServer
 from web.test_webchat_widget import PAGE, ShopPage, browser, live, shop  # noqa: F401
 
@@ -49,8 +49,7 @@ async def test_a_visitor_rates_the_chat_from_the_widget(
             json={"state": "resolved"},
         )
         assert r.status_code == 200, r.text
-        await run_due(worker, tenant_ids=[tenant.id])
-        await drain(worker)
+        await tick(worker, tenant)
 
         prompt = page.locator(".entry.agent .rating button")
         await expect(prompt).to_have_text(["1", "2", "3", "4", "5"])

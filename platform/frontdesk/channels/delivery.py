@@ -79,7 +79,8 @@ async def queue_deliveries(
                 attempts=[],
             )
         )
-        message.meta = {**message.meta, "delivery": "queued"}
+        if message.meta.get("delivery") != "queued":
+            message.meta = {**message.meta, "delivery": "queued"}
     session.add_all(deliveries)
     await session.flush()
     for delivery in deliveries:

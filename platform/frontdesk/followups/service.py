@@ -198,24 +198,30 @@ async def _send_surveys(session: AsyncSession, fired: list[timers.FiredTimer]) -
     tenant_id = session_tenant(session.sync_session)
     assert tenant_id is not None
     base = timers.session_runtime(session).settings.public_url.rstrip("/")
-    surveys: list[Survey] = []
+    survey_ids: list[uuid.UUID] = []
     items: list[tuple[Ticket, str, dict[str, Any]]] = []
     for _, ticket in due:
         token = secrets.token_urlsafe(32)
-        survey = Survey(id=new_id(), ticket_id=ticket.id, channel=ticket.channel, status="sent")
-        surveys.append(survey)
-        session.add(SurveyToken(token_hash=_hash(token), tenant_id=tenant_id, survey_id=survey.id))
+        survey_id = new_id()
+        survey_ids.append(survey_id)
+        session.add(SurveyToken(token_hash=_hash(token), tenant_id=tenant_id, survey_id=survey_id))
         url = f"{base}/surveys/{token}"
         # What a channel able to show a rating prompt (the web chat widget) needs.
-        extra = {"survey_id": str(survey.id), "survey": {"url": url, "scale": [1, 5]}}
+        extra = {"survey_id": str(survey_id), "survey": {"url": url, "scale": [1, 5]}}
         items.append((ticket, survey_text(ticket, url), extra))
-    session.add_all(surveys)
-    await session.flush()
     messages = await add_replies(
         session, items, author_user_id=None, meta={"reason": "survey"}, event_kind="survey_sent"
     )
-    for survey, message in zip(surveys, messages, strict=True):
-        survey.message_id = message.id
+    session.add_all(
+        Survey(
+            id=survey_id,
+            ticket_id=ticket.id,
+            channel=ticket.channel,
+            message_id=message.id,
+            status="sent",
+        )
+        for survey_id, (ticket, _, _), message in zip(survey_ids, items, messages, strict=True)
+    )
     await session.flush()
 
 

@@ -1088,6 +1088,8 @@ async def add_replies(
         meta = {"automatic": True, **meta}
     messages: list[Message] = []
     for ticket, text, extra in items:
+        # Marked queued as written: no second UPDATE of each row when queued.
+        goes_out = ticket.channel_id is not None and ticket.contact_point_id is not None
         messages.append(
             Message(
                 id=new_id(),
@@ -1098,7 +1100,7 @@ async def add_replies(
                 author_user_id=author_user_id,
                 author_customer_id=None,
                 body_text=text,
-                meta={**meta, **extra},
+                meta={**meta, **extra, **({"delivery": "queued"} if goes_out else {})},
                 created_at=now,
             )
         )
