@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from channels.email_platform import SmtpServer, make_email_channel
@@ -213,3 +216,48 @@ async def _survey_on_each_channel(
         await client.get(f"/api/v1/tickets/{by_channel['telegram']['id']}/surveys", headers=h)
     )
     assert still["status"] == "sent"
+
+    # Whatever a browser or script sends: refused as bad input, or taken once.
+    bodies = draw_answers()
+    taken: list[dict[str, Any]] = []
+    for body in bodies:
+        r = await client.post(f"/surveys/{tokens['webhook']}", json=body)
+        assert r.status_code in (201, 400, 409), (body, r.text)
+        assert r.headers["content-type"].startswith("application/"), body
+        if r.status_code == 201:
+            taken.append(body)
+        elif r.status_code == 409:
+            assert taken, body
+    [survey] = await _ok(
+        await client.get(f"/api/v1/tickets/{by_channel['webhook']['id']}/surveys", headers=h)
+    )
+    if taken:
+        assert len(taken) == 1 and survey["score"] == taken[0]["score"]
+    else:
+        assert survey["status"] == "sent"
+
+
+ANSWERS = st.fixed_dictionaries(
+    {},
+    optional={
+        "score": st.integers(min_value=-2, max_value=8)
+        | st.none()
+        | st.text(max_size=3)
+        | st.floats(allow_nan=False, allow_infinity=False),
+        "comment": st.none() | st.text(max_size=30) | st.integers() | st.text(min_size=2001),
+        "tenant_id": st.uuids().map(str),
+    },
+)
+
+
+def draw_answers() -> list[Any]:
+    """Bodies drawn by hypothesis (a synchronous test); the caller's loop sends them."""
+    drawn: list[Any] = []
+
+    @settings(max_examples=40, deadline=None, database=None)
+    @given(body=ANSWERS)
+    def draw(body: dict[str, Any]) -> None:
+        drawn.append(body)
+
+    draw()
+    return drawn
