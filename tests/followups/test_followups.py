@@ -8,7 +8,9 @@ customer writes first.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -20,6 +22,7 @@ from conftest import TenantUnderTest
 from followups.support import arrive, ok, tick
 from frontdesk.channels import ContactRef, InboundMessage, ThreadHints
 from frontdesk.clock import Clock
+from frontdesk.realtime.events import tenant_channel
 from frontdesk.runtime import Runtime
 from frontdesk.testing.provider import ProviderServer
 from frontdesk.timers.models import Timer
@@ -109,8 +112,21 @@ async def test_the_owner_is_reminded_once_to_follow_up_and_not_after_a_reopening
     await tick(worker, tenant)
     assert await events(client, tenant, kept, "follow_up_due") == []
 
-    clock.advance(dt.timedelta(minutes=1))
-    await tick(worker, tenant)
+    # Due: on the timeline, and to the owner's inbox socket.
+    async with worker.pubsub.subscribe(tenant_channel(tenant.id)) as frames:
+        clock.advance(dt.timedelta(minutes=1))
+        await tick(worker, tenant)
+
+        async def reminder_frame() -> dict[str, Any]:
+            async for raw in frames:
+                event: dict[str, Any] = json.loads(raw)
+                if event["type"] == "ticket.reminder":
+                    return event
+            raise AssertionError("the subscription ended")
+
+        live = await asyncio.wait_for(reminder_frame(), timeout=60)
+    assert live["ticket_id"] == kept and live["assignee_id"] == str(agent.user_id)
+    assert live["data"]["kind"] == "follow_up_due"
     clock.advance(dt.timedelta(hours=5))
     await tick(worker, tenant)
     [reminder] = await events(client, tenant, kept, "follow_up_due")
