@@ -91,8 +91,10 @@ def create_app(
     from frontdesk.calls.endpoints import CONTROLLERS as CALLS
     from frontdesk.channels.endpoints import CONTROLLERS as CHANNELS
     from frontdesk.channels.endpoints import webhook_handler
+    from frontdesk.followups.endpoints import CONTROLLERS as FOLLOWUPS
     from frontdesk.handoffs.endpoints import CONTROLLERS as HANDOFFS
     from frontdesk.identity.endpoints import CONTROLLERS as IDENTITY
+    from frontdesk.incidents.endpoints import CONTROLLERS as INCIDENTS
     from frontdesk.notifications.endpoints import CONTROLLERS as NOTIFICATIONS
     from frontdesk.privacy.endpoints import CONTROLLERS as PRIVACY
     from frontdesk.quotas.endpoints import CONTROLLERS as QUOTAS
@@ -145,6 +147,8 @@ def create_app(
             *QUOTAS,
             *PRIVACY,
             *NOTIFICATIONS,
+            *INCIDENTS,
+            *FOLLOWUPS,
             inbox_socket,
             *adapter_routers(registry),
         ],

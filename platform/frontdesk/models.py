@@ -20,8 +20,10 @@ from frontdesk.channels.models import (
 from frontdesk.channels.transcripts import TranscriptRow
 from frontdesk.crypto.models import TenantKey
 from frontdesk.db import Base
+from frontdesk.followups.models import FollowupSettings, Survey, SurveyToken
 from frontdesk.handoffs.models import Handoff
 from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
+from frontdesk.incidents.models import Incident, IncidentLink, IncidentUpdate
 from frontdesk.notifications.models import Notification
 from frontdesk.quotas.models import TenantLimits
 from frontdesk.routing.models import (
@@ -61,9 +63,13 @@ __all__ = [
     "Customer",
     "CustomerMerge",
     "Delivery",
+    "FollowupSettings",
     "Handoff",
     "InboundEvent",
     "InboundRejection",
+    "Incident",
+    "IncidentLink",
+    "IncidentUpdate",
     "Message",
     "MessageRef",
     "Notification",
@@ -75,6 +81,8 @@ __all__ = [
     "SsoConfig",
     "SsoLogin",
     "StoredAttachment",
+    "Survey",
+    "SurveyToken",
     "Team",
     "TeamAssignment",
     "TeamMember",

@@ -135,6 +135,25 @@ async def build_world(client: httpx.AsyncClient, tenant: TenantUnderTest, tag: s
     )
     world.names.append(handoff["description"])
     world.ids["handoff_id"] = handoff["id"]
+    outage = await _ok(
+        await client.post(
+            "/api/v1/tickets",
+            headers=h,
+            json={"customer_id": customer["id"], "subject": f"Outage of {tag}"},
+        )
+    )
+    world.names.append(outage["number"])
+    incident = await _ok(
+        await client.post("/api/v1/incidents", headers=h, json={"ticket_id": outage["id"]})
+    )
+    world.ids["incident_id"] = incident["id"]
+    await _ok(
+        await client.post(
+            f"/api/v1/incidents/{incident['id']}/links",
+            headers=h,
+            json={"ticket_ids": [ticket["id"]]},
+        )
+    )
     return world
 
 
@@ -241,6 +260,11 @@ def body_for(
         ("POST", "/api/v1/tasks/{task_id:uuid}/done"): {},
         # No body; the world's ticket has no phone channel, so it is refused (400).
         ("POST", "/api/v1/tickets/{ticket_id:uuid}/calls"): None,
+        ("POST", "/api/v1/incidents"): {"ticket_id": own["ticket_id"]},
+        ("POST", "/api/v1/incidents/{incident_id:uuid}/links"): {"ticket_ids": [own["ticket_id"]]},
+        ("POST", "/api/v1/incidents/{incident_id:uuid}/updates"): {"body": "Still on it."},
+        ("POST", "/api/v1/incidents/{incident_id:uuid}/resolve"): {},
+        ("PUT", "/api/v1/followup-settings"): {"follow_up_hours": 12},
     }
     if method in ("GET", "DELETE"):
         return None

@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from frontdesk.channels.types import ContactRef, DeliveryReceipt, OutboundMessag
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import utcnow
 from frontdesk.identity import service as identity
+from frontdesk.ids import new_id
 from frontdesk.jobs import enqueue
 from frontdesk.runtime import Runtime
 from frontdesk.tickets import service as tickets
@@ -56,6 +58,34 @@ async def queue_delivery(
     await session.flush()
     enqueue(session, "deliver", tenant_id=str(ticket.tenant_id), delivery_id=str(delivery.id))
     return delivery
+
+
+async def queue_deliveries(
+    session: AsyncSession, items: Sequence[tuple[Ticket, Message]]
+) -> list[Delivery]:
+    """``queue_delivery`` for many replies in one flush, a ``deliver`` job each."""
+    deliveries: list[Delivery] = []
+    for ticket, message in items:
+        if ticket.channel_id is None or ticket.contact_point_id is None:
+            continue
+        deliveries.append(
+            Delivery(
+                id=new_id(),
+                message_id=message.id,
+                ticket_id=ticket.id,
+                channel_id=ticket.channel_id,
+                contact_point_id=ticket.contact_point_id,
+                status="queued",
+                attempts=[],
+            )
+        )
+        if message.meta.get("delivery") != "queued":
+            message.meta = {**message.meta, "delivery": "queued"}
+    session.add_all(deliveries)
+    await session.flush()
+    for delivery in deliveries:
+        enqueue(session, "deliver", tenant_id=str(delivery.tenant_id), delivery_id=str(delivery.id))
+    return deliveries
 
 
 async def _lock(session: AsyncSession, delivery_id: uuid.UUID) -> Delivery | None:

@@ -377,38 +377,57 @@ async def change_state(
     reason: str | None = None,
 ) -> Ticket:
     """Move a ticket along its life; ``principal`` None means the system did it."""
+    await change_states(session, principal, [ticket], target, reason=reason)
+    return ticket
+
+
+async def change_states(
+    session: AsyncSession,
+    principal: Principal | None,
+    tickets: Sequence[Ticket],
+    target: TicketState,
+    *,
+    reason: str | None = None,
+) -> None:
+    """``change_state`` for many tickets (an incident resolving its linked ones):
+    every ticket checked before any changes, one flush, the domains told once."""
     if principal is not None:
         principal.require(
             Permission.TICKETS_ESCALATE
             if target is TicketState.ESCALATED
             else Permission.TICKETS_UPDATE
         )
-    current = TicketState(ticket.state)
-    check_transition(current, target)
+    befores = [TicketState(ticket.state) for ticket in tickets]
+    for current in befores:
+        check_transition(current, target)
     now = utcnow()
-    ticket.state = target.value
-    ticket.updated_at = now
-    if target is TicketState.RESOLVED:
-        ticket.resolved_at = now
-    elif target is TicketState.CLOSED:
-        ticket.closed_at = now
-    elif current is TicketState.RESOLVED:
-        ticket.resolved_at = None
-    session.add(
-        _event(
-            ticket,
-            principal.user_id if principal else None,
-            "state_changed",
-            before=current.value,
-            after=target.value,
-            reason=reason,
+    for ticket, current in zip(tickets, befores, strict=True):
+        ticket.state = target.value
+        ticket.updated_at = now
+        if target is TicketState.RESOLVED:
+            ticket.resolved_at = now
+        elif target is TicketState.CLOSED:
+            ticket.closed_at = now
+        elif current is TicketState.RESOLVED:
+            ticket.resolved_at = None
+        session.add(
+            _event(
+                ticket,
+                principal.user_id if principal else None,
+                "state_changed",
+                before=current.value,
+                after=target.value,
+                reason=reason,
+            )
         )
-    )
     await session.flush()
-    from frontdesk.routing.sla import state_changed
+    changes = [(t, b, target) for t, b in zip(tickets, befores, strict=True)]
+    from frontdesk.routing.sla import states_changed
 
-    await state_changed(session, ticket, current, target)
-    return ticket
+    await states_changed(session, changes)
+    from frontdesk.followups.service import states_changed as followups_states_changed
+
+    await followups_states_changed(session, changes)
 
 
 async def assign(
@@ -1187,3 +1206,56 @@ async def events_of_kind(
 ) -> list[TicketEvent]:
     stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == kind)
     return list((await session.scalars(stmt.order_by(TicketEvent.id))).all())
+
+
+async def add_replies(
+    session: AsyncSession,
+    items: Sequence[tuple[Ticket, str, dict[str, Any]]],
+    *,
+    author_user_id: uuid.UUID | None,
+    meta: dict[str, Any],
+    event_kind: str,
+) -> list[Message]:
+    """A public reply on each of many tickets, in one flush per table, each queued
+    for delivery on its ticket's own channel (an incident's update, surveys).
+
+    Each item is (ticket, text, extra): ``extra`` goes into that message's
+    ``meta`` and its ticket event's data. ``author_user_id`` None: the
+    platform wrote it (marked automatic, so the channel says so and nobody's
+    autoresponder answers it).
+    """
+    if not items:
+        return []
+    now = utcnow()
+    if author_user_id is None:
+        meta = {"automatic": True, **meta}
+    messages: list[Message] = []
+    for ticket, body, extra in items:
+        # Marked queued as written: no second UPDATE of each row when queued.
+        goes_out = ticket.channel_id is not None and ticket.contact_point_id is not None
+        messages.append(
+            Message(
+                id=new_id(),
+                ticket_id=ticket.id,
+                kind=MessageKind.REPLY.value,
+                direction=Direction.OUTBOUND.value,
+                channel=ticket.channel,
+                author_user_id=author_user_id,
+                author_customer_id=None,
+                body_text=body,
+                meta={**meta, **extra, **({"delivery": "queued"} if goes_out else {})},
+                created_at=now,
+            )
+        )
+        ticket.updated_at = now
+    session.add_all(messages)
+    await session.flush()
+    session.add_all(
+        _event(ticket, author_user_id, event_kind, message_id=str(message.id), **extra)
+        for (ticket, _, extra), message in zip(items, messages, strict=True)
+    )
+    from frontdesk.channels.delivery import queue_deliveries
+
+    pairs = [(ticket, message) for (ticket, _, _), message in zip(items, messages, strict=True)]
+    await queue_deliveries(session, pairs)
+    return messages

@@ -73,6 +73,7 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 def _import_handlers() -> None:
     # Every module that declares timer kinds, so any worker can fire any timer;
     # and every model, since an effect's flush sorts by the whole schema.
+    import frontdesk.followups.service
     import frontdesk.handoffs.service
     import frontdesk.models
     import frontdesk.routing.sla
@@ -111,6 +112,25 @@ async def cancel(session: AsyncSession, timer_ids: Sequence[uuid.UUID]) -> int:
     result = await session.execute(
         update(Timer)
         .where(Timer.id.in_(list(timer_ids)), Timer.state == PENDING)
+        .values(state=CANCELLED)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def cancel_for_tickets(
+    session: AsyncSession, ticket_ids: Sequence[uuid.UUID], kinds: Sequence[str]
+) -> int:
+    """Cancel the tickets' pending timers of these kinds (a reopened ticket's follow-up)."""
+    if not ticket_ids:
+        return 0
+    result = await session.execute(
+        update(Timer)
+        .where(
+            Timer.ticket_id.in_(sorted(set(ticket_ids))),
+            Timer.kind.in_(list(kinds)),
+            Timer.state == PENDING,
+        )
         .values(state=CANCELLED)
         .execution_options(synchronize_session=False)
     )
@@ -198,9 +218,16 @@ async def run_due(
     return claimed
 
 
-async def _fire_in(session: AsyncSession, timer_ids: Sequence[uuid.UUID]) -> int:
+def session_runtime(session: AsyncSession) -> Runtime:
+    """The runtime firing this session's timers (for effects that need settings)."""
+    runtime: Runtime = session.sync_session.info["runtime"]
+    return runtime
+
+
+async def _fire_in(runtime: Runtime, session: AsyncSession, timer_ids: Sequence[uuid.UUID]) -> int:
     """Mark the still-pending ones fired and run their effects, in this transaction."""
     _import_handlers()
+    session.sync_session.info["runtime"] = runtime
     rows = (
         await session.execute(
             update(Timer)
@@ -233,7 +260,7 @@ async def fire(runtime: Runtime, tenant_id: uuid.UUID, timer_ids: Sequence[uuid.
     """
     try:
         async with runtime.db.session(tenant_id) as session:
-            return await _fire_in(session, timer_ids)
+            return await _fire_in(runtime, session, timer_ids)
     except Exception:
         if len(timer_ids) == 1:
             log.exception("timer %s failed", timer_ids[0])
@@ -243,7 +270,7 @@ async def fire(runtime: Runtime, tenant_id: uuid.UUID, timer_ids: Sequence[uuid.
     for timer_id in timer_ids:
         try:
             async with runtime.db.session(tenant_id) as session:
-                fired += await _fire_in(session, [timer_id])
+                fired += await _fire_in(runtime, session, [timer_id])
         except Exception:
             log.exception("timer %s failed", timer_id)
             await _record_failure(runtime, tenant_id, timer_id)

@@ -22,6 +22,10 @@
   var socketUrl = (src.protocol === "https:" ? "wss://" : "ws://") + src.host +
     src.pathname.replace(/widget\.js$/, "ws/" + encodeURIComponent(channel));
   var storageKey = "frontdesk-webchat:" + channel;
+  // A satisfaction survey's link in an agent's entry: rated in the chat, and
+  // only ever on the Frontdesk the widget came from.
+  var SURVEY = /\/surveys\/([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/;
+  var surveys = src.origin + src.pathname.replace(/channels\/[^/]+\/widget\.js$/, "surveys/");
   var FATAL = { 4401: true, 4403: true, 4404: true, 4429: true };
 
   function identity() {
@@ -75,6 +79,10 @@
     "  border-radius: 8px; padding: 8px; resize: none; background: #fff; }",
     ".send, .start { border: 0; border-radius: 8px; padding: 0 14px; min-height: 36px;",
     "  background: #2454d6; color: #fff; font: inherit; cursor: pointer; }",
+    ".rating { display: flex; gap: 6px; margin: 6px 0 0; white-space: normal; }",
+    ".rate { min-width: 32px; min-height: 32px; border: 1px solid #2454d6; border-radius: 8px;",
+    "  background: #fff; color: #2454d6; font: inherit; cursor: pointer; }",
+    ".rate:disabled { opacity: .6; cursor: default; }",
     ".sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }"
   ].join("\n");
 
@@ -144,8 +152,36 @@
       log.appendChild(node);
     }
     node.textContent = entry.text;
+    var survey = entry.author === "agent" && SURVEY.exec(entry.text || "");
+    if (survey) node.appendChild(ratingPrompt(survey[1]));
     node.classList.toggle("pending", !!pending);
     log.scrollTop = log.scrollHeight;
+  }
+
+  function ratingPrompt(token) {
+    var box = el("span", { "class": "rating", role: "group", "aria-label": "Your rating, 1 (poor) to 5 (excellent)" });
+    [1, 2, 3, 4, 5].forEach(function (score) {
+      var button = el("button", { "class": "rate", type: "button", "aria-label": score + " of 5" }, String(score));
+      button.addEventListener("click", function () { rate(box, token, score); });
+      box.appendChild(button);
+    });
+    return box;
+  }
+
+  function rate(box, token, score) {
+    var buttons = box.querySelectorAll("button");
+    Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+    // A form post: a simple cross-origin request, answered with CORS allowed.
+    fetch(surveys + token, {
+      method: "POST", body: new URLSearchParams({ score: String(score) }), credentials: "omit"
+    }).then(function (response) {
+      if (response.status === 201) box.textContent = "Thank you for your rating.";
+      else if (response.status === 409) box.textContent = "This was rated already. Thank you.";
+      else throw new Error(String(response.status));
+    }).catch(function () {
+      Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+      setStatus("Your rating could not be sent. Please try again.");
+    });
   }
 
   function newId() {

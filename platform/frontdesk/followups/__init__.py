@@ -1,0 +1,1 @@
+"""After a ticket: satisfaction surveys, the owner's follow-up, auto-closing quiet tickets."""
