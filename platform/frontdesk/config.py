@@ -60,6 +60,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     poll_interval_seconds: int = 60
     public_url: str = "http://127.0.0.1:8000"
     embedded: bool = True
+    # The platform's own outbound mail (invitations), not a tenant's channel:
+    # without a host, invitation links are handed to the admin instead.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    # starttls, tls or none
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    mail_from: str = "Frontdesk <frontdesk@localhost>"
+    # How long an invitation link stays valid.
+    invitation_hours: int = 168
 
     @property
     def is_sqlite(self) -> bool:
@@ -132,4 +143,18 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         poll_interval_seconds=_int(env, "FRONTDESK_POLL_SECONDS", 60),
         public_url=env.get("FRONTDESK_PUBLIC_URL") or "http://127.0.0.1:8000",
         embedded=not env.get("FRONTDESK_DATABASE_URL"),
+        smtp_host=env.get("FRONTDESK_SMTP_HOST", ""),
+        smtp_port=_int(env, "FRONTDESK_SMTP_PORT", 587),
+        smtp_security=_choice(env, "FRONTDESK_SMTP_SECURITY", ("starttls", "tls", "none")),
+        smtp_username=env.get("FRONTDESK_SMTP_USERNAME", ""),
+        smtp_password=env.get("FRONTDESK_SMTP_PASSWORD", ""),
+        mail_from=env.get("FRONTDESK_MAIL_FROM") or "Frontdesk <frontdesk@localhost>",
+        invitation_hours=max(1, _int(env, "FRONTDESK_INVITATION_HOURS", 168)),
     )
+
+
+def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    raw = env.get(name) or allowed[0]
+    if raw not in allowed:
+        raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw

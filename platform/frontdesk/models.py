@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from frontdesk.attachments.models import StoredAttachment
 from frontdesk.audit.models import AuditEntry
-from frontdesk.auth.models import ApiToken, RefreshToken, Role, Team, TeamMember, User
+from frontdesk.auth.models import (
+    ApiToken,
+    Invitation,
+    RefreshToken,
+    Role,
+    Team,
+    TeamMember,
+    User,
+)
 from frontdesk.channels.models import (
     ChannelCursor,
     ChannelEndpoint,
@@ -50,6 +58,7 @@ __all__ = [
     "Handoff",
     "InboundEvent",
     "InboundRejection",
+    "Invitation",
     "Message",
     "MessageRef",
     "RefreshToken",
