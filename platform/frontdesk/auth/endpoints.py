@@ -12,16 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.api.deps import Actor, Cipher, Db, Rt, needs
 from frontdesk.api.pagination import Page, check_limit, decode_cursor, next_cursor
 from frontdesk.audit import service as audit
+from frontdesk.auth import invitations, tokens
 from frontdesk.auth import schemas as s
 from frontdesk.auth import service as auth
-from frontdesk.auth import tokens
 from frontdesk.auth.models import User
 from frontdesk.auth.permissions import Permission as P
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import enter_tenant
-from frontdesk.errors import InvalidInput, Unauthenticated
-from frontdesk.tenancy.service import get_tenant_by_slug
+from frontdesk.errors import Conflict, InvalidInput, Unauthenticated
+from frontdesk.tenancy.service import get_tenant, get_tenant_by_slug
 
 
 async def _user_out(session: AsyncSession, cipher: TenantCipher, user: User) -> s.UserOut:
@@ -280,6 +280,55 @@ class ApiTokenController(Controller):
         await auth.revoke_api_token(db, principal, token_id)
 
 
+class InvitationController(Controller):
+    path = "/api/v1"
+    tags = ["users"]
+
+    @post("/invitations", opt=needs(P.USERS_MANAGE))
+    async def invite(
+        self, data: JSONBody[s.InviteIn], db: Db, cipher: Cipher, principal: Actor, runtime: Rt
+    ) -> invitations.Invited:
+        """Create a user without a password and mail them a link to set one."""
+        role = await auth.get_role_by_name(db, data.role)
+        user = await auth.create_user(
+            db,
+            cipher,
+            email=data.email,
+            display_name=data.display_name,
+            password=None,
+            role=role,
+            actor_user_id=principal.user_id,
+            locale=data.locale,
+        )
+        for team_id in data.team_ids:
+            team = await auth.get_team(db, team_id)
+            await auth.set_team_member(db, principal.user_id, team, user)
+        return await invitations.invite(db, runtime, user, invited_by=principal.user_id)
+
+    @post("/users/{user_id:uuid}/invitation", opt=needs(P.USERS_MANAGE))
+    async def reinvite(
+        self, user_id: FromPath[uuid.UUID], db: Db, principal: Actor, runtime: Rt
+    ) -> invitations.Invited:
+        """A new link for a user who has not set a password yet (earlier links stop working)."""
+        user = await auth.get_user(db, user_id)
+        if user.password_hash is not None:
+            raise Conflict("this user has set a password already")
+        return await invitations.invite(db, runtime, user, invited_by=principal.user_id)
+
+    @post("/invitations/accept", status_code=HTTP_200_OK)
+    async def accept(self, data: JSONBody[s.AcceptIn], db: Db, runtime: Rt) -> s.AcceptedOut:
+        """Set the password with the emailed link's token; the link then stops working."""
+        tenant_id, _ = invitations.read_token(runtime.signing_key, data.token)
+        await enter_tenant(db, tenant_id)
+        accepted = await invitations.accept(db, runtime, data.token, data.password)
+        tenant = await get_tenant(db, tenant_id)
+        cipher = await load_tenant_cipher(db, runtime.keyring, tenant_id)
+        user = await auth.get_user(db, accepted.user_id)
+        return s.AcceptedOut(
+            tenant=tenant.slug, user_id=user.id, email=auth.user_email(cipher, user)
+        )
+
+
 class AuditController(Controller):
     path = "/api/v1/audit-log"
     tags = ["audit"]
@@ -319,5 +368,6 @@ CONTROLLERS = [
     RoleController,
     TeamController,
     ApiTokenController,
+    InvitationController,
     AuditController,
 ]
