@@ -443,3 +443,63 @@ def tenants_export(slug: str, output: Path | None, secret_names_from: Path | Non
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("export")
+@click.argument("slug")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+@click.option("--since", type=click.DateTime(), help="From this UTC time on.")
+@click.option("--until", type=click.DateTime(), help="Before this UTC time.")
+@click.option("--action", help="Only entries of this action (user.signed_in, channel.updated…).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+def audit_export(
+    slug: str,
+    fmt: str,
+    since: Any,
+    until: Any,
+    action: str | None,
+    output: Path | None,
+) -> None:
+    """Export a tenant's audit log, oldest first, as JSON lines or CSV."""
+    import datetime as dt
+
+    from frontdesk.audit.service import export_stream
+    from frontdesk.runtime import Runtime
+    from frontdesk.tenancy.service import get_tenant_by_slug
+
+    settings = _settings()
+
+    def utc(value: dt.datetime | None) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+    async def run() -> None:
+        runtime = Runtime(settings)
+        try:
+            async with runtime.db.session() as session:
+                tenant = await get_tenant_by_slug(session, slug)
+            sink = output.open("wb") if output else sys.stdout.buffer
+            try:
+                chunks = export_stream(
+                    runtime, tenant.id, fmt, since=utc(since), until=utc(until), action=action
+                )
+                async for chunk in chunks:
+                    sink.write(chunk)
+            finally:
+                if output:
+                    sink.close()
+                else:
+                    sink.flush()
+        finally:
+            await runtime.close()
+
+    _run(run())
