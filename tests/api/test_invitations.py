@@ -41,6 +41,10 @@ async def test_an_invited_user_sets_a_password_once_then_signs_in(
     assert r.status_code == 201, r.text
     token = token_of(r.json())
     assert await login(client, tenant, email) == 401
+    # The link's page is a form; opening it changes nothing.
+    page = await client.get(urlparse(r.json()["accept_url"]).path + "?token=" + token)
+    assert page.status_code == 200 and "Set your password" in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
 
     accept = {"token": token, "password": PASSWORD}
     short = await client.post("/api/v1/invitations/accept", json={**accept, "password": "short"})

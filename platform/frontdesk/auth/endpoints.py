@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, MediaType, Response, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
@@ -332,6 +332,56 @@ class InvitationController(Controller):
         )
 
 
+# The page behind an invitation link: a form that posts the token from the
+# link with the new password to the API. Nothing is rendered from the request
+# (the script reads the token itself), and the token stays out of referrers.
+_ACCEPT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Set your password · Frontdesk</title>
+<style>body{font:16px system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem}
+label,input,button{display:block;width:100%;margin:.4rem 0}input{padding:.5rem}
+button{padding:.6rem}#result{margin-top:1rem}</style></head>
+<body><h1>Set your password</h1>
+<form id="accept"><label>New password (at least 10 characters)
+<input type="password" name="password" minlength="10" required autocomplete="new-password">
+</label><label>Again<input type="password" name="again" required autocomplete="new-password">
+</label><button type="submit">Set password</button></form><p id="result" role="status"></p>
+<script>
+const token = new URLSearchParams(location.search).get("token") || "";
+const form = document.getElementById("accept"), result = document.getElementById("result");
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (form.password.value !== form.again.value) {
+    result.textContent = "The two passwords differ."; return;
+  }
+  const r = await fetch("/api/v1/invitations/accept", {method: "POST",
+    headers: {"content-type": "application/json"},
+    body: JSON.stringify({token, password: form.password.value})});
+  const body = await r.json().catch(() => ({}));
+  if (r.ok) {
+    form.hidden = true;
+    result.textContent = "Done. Sign in to tenant " + body.tenant + " as " + body.email + ".";
+  } else {
+    result.textContent = body.detail || "That did not work.";
+  }
+});
+</script></body></html>
+"""
+
+
+class AcceptInvitationPage(Controller):
+    path = "/accept-invitation"
+
+    @get("/", include_in_schema=False, sync_to_thread=False)
+    def page(self) -> Response[str]:
+        return Response(
+            _ACCEPT_PAGE,
+            media_type=MediaType.HTML,
+            headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+        )
+
+
 class AuditController(Controller):
     path = "/api/v1/audit-log"
     tags = ["audit"]
@@ -398,5 +448,6 @@ CONTROLLERS = [
     TeamController,
     ApiTokenController,
     InvitationController,
+    AcceptInvitationPage,
     AuditController,
 ]
