@@ -375,17 +375,21 @@ def tenants_apply(file: Path, dry_run: bool, prune: bool) -> None:
     settings = _settings()
     loaded = _load(load_manifest, file)
 
+    def show(plan: Any) -> None:
+        click.echo(f"tenant {plan.tenant}:")
+        for line in plan.lines():
+            click.echo(f"  {line}")
+
     async def run() -> Any:
         runtime = Runtime(settings)
         try:
-            return await apply_manifest(runtime, loaded, prune=prune, dry_run=dry_run)
+            return await apply_manifest(
+                runtime, loaded, prune=prune, dry_run=dry_run, show_plan=show
+            )
         finally:
             await runtime.close()
 
     plan = _run(run())
-    click.echo(f"tenant {plan.tenant}:")
-    for line in plan.lines():
-        click.echo(f"  {line}")
     if not plan.applied:
         click.echo("dry run: nothing changed")
         return

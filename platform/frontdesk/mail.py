@@ -11,7 +11,7 @@ import asyncio
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 
 from frontdesk.config import Settings
 from frontdesk.errors import ConfigurationError
@@ -49,7 +49,8 @@ async def send_mail(settings: Settings, *, to: str, subject: str, text: str) -> 
     message["From"] = settings.mail_from
     message["To"] = to
     message["Subject"] = subject
-    message["Message-ID"] = message_id = make_msgid(domain="frontdesk.invalid")
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = message_id = make_msgid(domain=domain)
     # An invitation is automatic mail: no out-of-office answers, please.
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)

@@ -18,6 +18,7 @@ are never deleted: tickets and users point at them).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, Literal
 
 import msgspec
@@ -30,6 +31,7 @@ from frontdesk.auth import service as auth
 from frontdesk.auth.models import Role, Team, TeamMember, User
 from frontdesk.auth.permissions import BUILTIN_ROLES, Permission
 from frontdesk.channels import service as channels
+from frontdesk.channels.models import ChannelInstance
 from frontdesk.channels.settings import encode_settings, settings_of
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import enter_tenant
@@ -77,14 +79,25 @@ class Plan(msgspec.Struct, kw_only=True):
 
 
 async def apply_manifest(
-    runtime: Runtime, loaded: LoadedManifest, *, prune: bool = False, dry_run: bool = False
+    runtime: Runtime,
+    loaded: LoadedManifest,
+    *,
+    prune: bool = False,
+    dry_run: bool = False,
+    show_plan: Callable[[Plan], None] | None = None,
 ) -> Plan:
-    """Check everything first (``ManifestError``), then change the tenant in one transaction."""
+    """Check everything first (``ManifestError``), then change the tenant in one transaction.
+
+    ``show_plan`` sees the plan before the transaction commits (or is rolled
+    back, with ``dry_run``).
+    """
     loaded = check_installation(loaded, runtime.registry)
     async with runtime.db.sessions() as session:
         transaction = await session.begin()
         try:
             plan = await _Apply(session, runtime, loaded, prune).run()
+            if show_plan is not None:
+                show_plan(plan)
         except BaseException:
             await transaction.rollback()
             raise
@@ -430,7 +443,7 @@ class _Apply:
 
     async def _update_channel(
         self,
-        channel: Any,
+        channel: ChannelInstance,
         spec: ChannelSpec,
         secrets: dict[str, str],
         team_id: uuid.UUID | None,
