@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import msgspec
@@ -20,6 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from channels.email_platform import SmtpServer, mail, new_id
+from channels.test_im_channels import WECOM_ENCODING_AES_KEY, WECOM_TOKEN, WeCom
 from conftest import PASSWORD, drain, unique_slug
 from frontdesk.app import create_app
 from frontdesk.config import Settings
@@ -34,10 +36,13 @@ from frontdesk.tenancy.models import Tenant
 TENANTS = Path(__file__).resolve().parents[2] / "tenants"
 PRIYA = "priya@northwind-cloud.example.com"
 
+# The example's WeCom app; its callbacks are built by the IM channels' tests' simulator.
+CORP_ID = "ww4d2a8c0e9f1b3a57"
+
 SECRETS = {
     "LANTING_WECOM_CORP_SECRET": "wecom-corp-secret",
-    "LANTING_WECOM_TOKEN": "lantingToken2027",
-    "LANTING_WECOM_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "LANTING_WECOM_TOKEN": WECOM_TOKEN,
+    "LANTING_WECOM_AES_KEY": WECOM_ENCODING_AES_KEY,
     "LANTING_PHONE_AUTH_TOKEN": "twilio-auth-token-0123",
     "LANTING_EMAIL_WEBHOOK_SECRET": "lanting-email-webhook-0123456789",
     "LANTING_EMAIL_SMTP_PASSWORD": "exmail-password",
@@ -183,9 +188,10 @@ async def test_the_saas_example_builds_a_working_tenant_then_follows_its_changes
     await a_changed_manifest_changes_only_what_changed(runtime, text, slug, monkeypatch)
 
 
-async def test_the_chinese_example_applies_twice_with_no_change_and_round_trips(
-    runtime: Runtime, secrets_env: dict[str, str]
+async def test_the_chinese_example_builds_a_working_tenant_twice_is_no_change_and_round_trips(
+    worker: Runtime, client: httpx.AsyncClient, secrets_env: dict[str, str]
 ) -> None:
+    runtime = worker
     slug = unique_slug("lt")
     _, loaded = example("lanting-mall.toml", slug, runtime)
     if "phone" not in runtime.registry.kinds():
@@ -220,6 +226,37 @@ async def test_the_chinese_example_applies_twice_with_no_change_and_round_trips(
     replan = await apply_manifest(runtime, load_manifest(exported, "export.toml"), dry_run=True)
     assert replan.changes == []
     assert await dump(runtime, tenant_id) == before
+
+    # Without platform mail, the links come back to the operator: 李娜 accepts hers.
+    link = first.invitations["li.na@lanting-mall.example.cn"]
+    token = parse_qs(urlparse(link).query)["token"][0]
+    accepted = await client.post(
+        "/api/v1/invitations/accept", json={"token": token, "password": PASSWORD}
+    )
+    assert accepted.status_code == 200, accepted.text
+    login = await client.post(
+        "/api/v1/auth/login",
+        json={"tenant": slug, "email": "li.na@lanting-mall.example.cn", "password": PASSWORD},
+    )
+    assert login.status_code == 200, login.text
+    li_na = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    # A WeCom member asks to return an order: the ticket goes to after-sales.
+    hook = WeCom().callback(WeCom().inner(1, "我要退货，订单号 20261202"), receive_id=CORP_ID)
+    posted = await client.request(
+        hook.method,
+        httpx.URL(first.webhooks["企业微信客服"]).path,
+        params=hook.params,
+        headers=hook.headers,
+        content=hook.body,
+    )
+    assert posted.status_code == 200, posted.text
+    await drain(runtime)
+    teams = (await client.get("/api/v1/teams", headers=li_na)).json()
+    tickets = (await client.get("/api/v1/tickets", headers=li_na)).json()["items"]
+    assert [t["channel"] for t in tickets] == ["wecom"]
+    assert tickets[0]["team_id"] == next(t["id"] for t in teams if t["slug"] == "after-sales")
+    assert "return" in tickets[0]["tags"]
 
 
 def changed_tables(before: dict[str, list[Any]], after: dict[str, list[Any]]) -> set[str]:
