@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from frontdesk.manifests.export import dumps
 from frontdesk.manifests.load import ManifestError, load_manifest
@@ -128,3 +131,57 @@ def test_the_examples_load_and_survive_writing_back(name: str) -> None:
     loaded = load_manifest((TENANTS / name).read_text(encoding="utf-8"), name)
     written = dumps(msgspec.to_builtins(loaded.manifest))
     assert load_manifest(written, name).manifest == loaded.manifest
+
+
+# --- the writer and the position scanner, property-tested together ---------------
+
+_keys = st.text(alphabet="abcxyz019_- .中", min_size=1, max_size=6)
+_scalars = (
+    st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.booleans()
+    | st.floats(allow_nan=False)
+    | st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12)
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, min_size=1, max_size=3)
+        | st.dictionaries(_keys, inner, min_size=1, max_size=4)
+    ),
+    max_leaves=12,
+)
+_documents = st.dictionaries(
+    _keys,
+    _values
+    | st.lists(st.dictionaries(_keys, _values, min_size=1, max_size=3), min_size=1, max_size=3),
+    min_size=1,
+    max_size=5,
+)
+
+
+def _paths(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    out = [path] if path else []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _paths(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _paths(v, (*path, i))
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(_documents)
+def test_what_dumps_writes_parses_back_and_every_key_has_a_position(doc: dict) -> None:
+    text = dumps(doc)
+    assert tomllib.loads(text) == doc
+    found = key_positions(text)
+    lines = text.split("\n")  # TOML's lines: \x85 and friends may sit in strings
+    for path in _paths(doc):
+        assert path in found, (path, text)
+        line, column = found[path]
+        step = path[-1]
+        if isinstance(step, str) and not isinstance(path[-2] if len(path) > 1 else None, int):
+            # A key's position is where the key (or its table header) is written.
+            written = lines[line - 1][column - 1 :]
+            assert written.startswith(("[", '"', step[:1])), (path, written)

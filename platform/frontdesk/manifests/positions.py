@@ -106,12 +106,15 @@ class _Scanner:
                 if self.peek() == "]":
                     self.i += 1
                     return
-                self.found.setdefault((*path, index), self.i)
+                start = self.i
+                self.found.setdefault((*path, index), start)
                 self.value((*path, index))
                 self.skip_space(newlines=True)
                 if self.peek() == ",":
                     self.i += 1
                     index += 1
+                elif self.i == start:
+                    self.i += 1  # not TOML tomllib accepted; move on rather than loop
             return
         if c == "{":
             self.i += 1
