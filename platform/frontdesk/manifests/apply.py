@@ -46,7 +46,7 @@ from frontdesk.tenancy.models import Tenant
 # Changes a manifest makes are audited as this actor: no signed-in user made them.
 MANIFEST_ACTOR = uuid.UUID(int=0)
 
-Op = Literal["create", "update", "deactivate", "remove"]
+Op = Literal["create", "update", "deactivate"]
 
 
 class Change(msgspec.Struct, frozen=True):
@@ -56,7 +56,7 @@ class Change(msgspec.Struct, frozen=True):
     detail: str = ""
 
     def __str__(self) -> str:
-        sign = {"create": "+", "update": "~", "deactivate": "-", "remove": "-"}[self.op]
+        sign = {"create": "+", "update": "~", "deactivate": "-"}[self.op]
         tail = f": {self.detail}" if self.detail else ""
         return f"{sign} {self.op} {self.what} {self.name}{tail}"
 
