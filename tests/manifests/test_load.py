@@ -170,7 +170,7 @@ def _paths(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | 
     return out
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(_documents)
 def test_what_dumps_writes_parses_back_and_every_key_has_a_position(doc: dict) -> None:
     text = dumps(doc)
