@@ -355,7 +355,7 @@ def adapters_new(name: str, dest: Path) -> None:
 
 @main.group()
 def tenants() -> None:
-    """Tenants: quotas, deletion."""
+    """Tenants: manifests in tenants/ (docs/tenants.md), quotas, deletion."""
 
 
 @tenants.command("limits")
@@ -444,3 +444,154 @@ def tenants_delete(slug: str, yes: bool) -> None:
         f"deleted tenant {slug} ({done.tenant_id}): keys destroyed, {done.rows} row(s), "
         f"its attachment files and {done.redis_keys} Redis key(s)"
     )
+
+
+@tenants.command("apply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print the plan of changes and change nothing.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Deactivate the tenant's users and channels the manifest does not list.",
+)
+def tenants_apply(file: Path, dry_run: bool, prune: bool) -> None:
+    """Create or update a tenant to match a manifest, in one transaction."""
+    from frontdesk.manifests.apply import apply_manifest
+    from frontdesk.manifests.load import load_manifest
+    from frontdesk.runtime import Runtime
+
+    settings = _settings()
+    loaded = _load(load_manifest, file)
+
+    def show(plan: Any) -> None:
+        click.echo(f"tenant {plan.tenant}:")
+        for line in plan.lines():
+            click.echo(f"  {line}")
+
+    async def run() -> Any:
+        runtime = Runtime(settings)
+        try:
+            return await apply_manifest(
+                runtime, loaded, prune=prune, dry_run=dry_run, show_plan=show
+            )
+        finally:
+            await runtime.close()
+
+    plan = _run(run())
+    if not plan.applied:
+        click.echo("dry run: nothing changed")
+        return
+    for name, url in plan.webhooks.items():
+        click.echo(f"channel {name}: webhook URL {url}")
+    for email, url in plan.invitations.items():
+        click.echo(f"invitation for {email} (mail is not configured, pass it on): {url}")
+    click.echo(f"applied {len(plan.changes)} change(s)")
+
+
+def _load(load: Any, file: Path) -> Any:
+    try:
+        return load(file.read_text(encoding="utf-8"), str(file))
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file}: not UTF-8 text") from None
+    except FrontdeskError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@tenants.command("export")
+@click.argument("slug")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@click.option(
+    "--secret-names-from",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A manifest whose channels' secret_env variable names to keep.",
+)
+def tenants_export(slug: str, output: Path | None, secret_names_from: Path | None) -> None:
+    """Write a tenant's current state as a manifest (secrets as variable names)."""
+    from frontdesk.manifests.export import dumps, export_manifest
+    from frontdesk.manifests.load import load_manifest
+    from frontdesk.runtime import Runtime
+
+    settings = _settings()
+    names = None
+    if secret_names_from is not None:
+        earlier = _load(load_manifest, secret_names_from).manifest
+        names = {c.name.strip(): dict(c.secret_env) for c in earlier.channels}
+
+    async def run() -> Any:
+        runtime = Runtime(settings)
+        try:
+            return await export_manifest(runtime, slug, secret_names=names)
+        finally:
+            await runtime.close()
+
+    text = dumps(_run(run()))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("export")
+@click.argument("slug")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+@click.option("--since", type=click.DateTime(), help="From this UTC time on.")
+@click.option("--until", type=click.DateTime(), help="Before this UTC time.")
+@click.option("--action", help="Only entries of this action (user.signed_in, channel.updated…).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+def audit_export(
+    slug: str,
+    fmt: str,
+    since: Any,
+    until: Any,
+    action: str | None,
+    output: Path | None,
+) -> None:
+    """Export a tenant's audit log, oldest first, as JSON lines or CSV."""
+    import datetime as dt
+
+    from frontdesk.audit.service import export_stream
+    from frontdesk.runtime import Runtime
+    from frontdesk.tenancy.service import get_tenant_by_slug
+
+    settings = _settings()
+
+    def utc(value: dt.datetime | None) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+    async def run() -> None:
+        runtime = Runtime(settings)
+        try:
+            async with runtime.db.session() as session:
+                tenant = await get_tenant_by_slug(session, slug)
+            sink = output.open("wb") if output else sys.stdout.buffer
+            try:
+                chunks = export_stream(
+                    runtime, tenant.id, fmt, since=utc(since), until=utc(until), action=action
+                )
+                async for chunk in chunks:
+                    sink.write(chunk)
+            finally:
+                if output:
+                    sink.close()
+                else:
+                    sink.flush()
+        finally:
+            await runtime.close()
+
+    _run(run())

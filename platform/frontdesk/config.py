@@ -72,6 +72,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # every commit (a commit survives a power cut); "normal" syncs only at
     # checkpoints (a commit survives the process crashing, not the machine).
     sqlite_synchronous: str = "full"
+    # The platform's own outbound mail (invitations), not a tenant's channel:
+    # without a host, invitation links are handed to the admin instead.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    # starttls, tls or none
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    mail_from: str = "Frontdesk <frontdesk@localhost>"
+    # How long an invitation link stays valid.
+    invitation_hours: int = 168
 
     @property
     def is_sqlite(self) -> bool:
@@ -162,4 +173,18 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         quota_token_api_per_minute=max(0, _int(env, "FRONTDESK_QUOTA_TOKEN_API_PER_MINUTE", 3_000)),
         quota_inbound_per_minute=max(0, _int(env, "FRONTDESK_QUOTA_INBOUND_PER_MINUTE", 60_000)),
         quota_storage_bytes=max(0, _int(env, "FRONTDESK_QUOTA_STORAGE_BYTES", 10 * 1024**3)),
+        smtp_host=env.get("FRONTDESK_SMTP_HOST", ""),
+        smtp_port=_int(env, "FRONTDESK_SMTP_PORT", 587),
+        smtp_security=_choice(env, "FRONTDESK_SMTP_SECURITY", ("starttls", "tls", "none")),
+        smtp_username=env.get("FRONTDESK_SMTP_USERNAME", ""),
+        smtp_password=env.get("FRONTDESK_SMTP_PASSWORD", ""),
+        mail_from=env.get("FRONTDESK_MAIL_FROM") or "Frontdesk <frontdesk@localhost>",
+        invitation_hours=max(1, _int(env, "FRONTDESK_INVITATION_HOURS", 168)),
     )
+
+
+def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    raw = env.get(name) or allowed[0]
+    if raw not in allowed:
+        raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw

@@ -82,6 +82,7 @@ def job(
 
 def _import_job_modules() -> None:
     # Every module that declares jobs, so any process knows every job by name.
+    import frontdesk.auth.tasks
     import frontdesk.channels.tasks
     import frontdesk.routing.tasks
     import frontdesk.timers.tasks  # noqa: F401

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from frontdesk.attachments.models import StoredAttachment
 from frontdesk.audit.models import AuditEntry
-from frontdesk.auth.models import ApiToken, RefreshToken, Role, Team, TeamMember, User
+from frontdesk.auth.models import (
+    ApiToken,
+    Invitation,
+    RefreshToken,
+    Role,
+    Team,
+    TeamMember,
+    User,
+)
 from frontdesk.auth.sso.models import SsoConfig, SsoLogin
 from frontdesk.calls.models import Call
 from frontdesk.channels.models import (
@@ -70,6 +78,7 @@ __all__ = [
     "Incident",
     "IncidentLink",
     "IncidentUpdate",
+    "Invitation",
     "Message",
     "MessageRef",
     "Notification",

@@ -176,6 +176,8 @@ PUBLIC = {
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/logout"),
+    # The token in the body names its tenant (an HMAC over its ids).
+    ("POST", "/api/v1/invitations/accept"),
 }
 
 
@@ -192,6 +194,8 @@ def body_for(
             "password": PASSWORD,
         },
         ("PATCH", "/api/v1/users/{user_id:uuid}"): {"display_name": "Renamed"},
+        ("POST", "/api/v1/invitations"): {"email": f"i-{u}@example.com", "role": "agent"},
+        ("POST", "/api/v1/users/{user_id:uuid}/invitation"): None,
         ("POST", "/api/v1/roles"): {"name": f"r-{u}", "permissions": ["tickets.read"]},
         ("PATCH", "/api/v1/roles/{role_id:uuid}"): {"description": "changed"},
         ("POST", "/api/v1/teams"): {"slug": f"team-{u}", "name": "Team"},

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 import frontdesk.models  # noqa: F401 - the tenants table the keys refer to
+from frontdesk.audit.models import AuditEntry
 from frontdesk.crypto.keyring import MasterKeyring
 from frontdesk.crypto.models import TenantKey
 from frontdesk.crypto.service import clear_cipher_cache
@@ -39,7 +40,8 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine("sqlite+aiosqlite:///" + str(tmp_path / "crypto.sqlite3"))
     async with engine.begin() as conn:
         await conn.run_sync(
-            Base.metadata.create_all, tables=[Tenant.__table__, TenantKey.__table__]
+            Base.metadata.create_all,
+            tables=[Tenant.__table__, TenantKey.__table__, AuditEntry.__table__],
         )
     yield engine
     await engine.dispose()

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from frontdesk.audit.models import AuditEntry
 from frontdesk.crypto import service
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.crypto.keyring import MasterKeyring
@@ -167,6 +168,9 @@ async def test_master_key_rotation_rewraps_every_key(
         assert await service.rewrap_tenant_keys(session, both, tenant_id) == 3
     async with tenant_session(sessions, tenant_id) as session:
         assert await service.rewrap_tenant_keys(session, both, tenant_id) == 0
+        # Key rotation is in the tenant's audit log: once, for the re-wrap that moved keys.
+        actions = (await session.scalars(select(AuditEntry.action))).all()
+        assert sorted(actions) == ["keys.data_key_rotated", "keys.rewrapped"]
     assert {r.master_version for r in await key_rows(sessions, tenant_id)} == {2}
 
     after = await load(sessions, only_new, tenant_id)

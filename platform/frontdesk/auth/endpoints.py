@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Annotated, Literal
 
-from litestar import Controller, delete, get, patch, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar import Controller, MediaType, Response, delete, get, patch, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.api.deps import Actor, Cipher, Db, Rt, needs
 from frontdesk.api.pagination import Page, check_limit, decode_cursor, next_cursor
 from frontdesk.audit import service as audit
+from frontdesk.auth import invitations, tokens
 from frontdesk.auth import schemas as s
 from frontdesk.auth import service as auth
-from frontdesk.auth import tokens
 from frontdesk.auth.models import User
 from frontdesk.auth.permissions import Permission as P
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import enter_tenant
-from frontdesk.errors import InvalidInput, Unauthenticated
-from frontdesk.tenancy.service import get_tenant_by_slug
+from frontdesk.errors import Conflict, InvalidInput, Unauthenticated
+from frontdesk.tenancy.service import get_tenant, get_tenant_by_slug
 
 
 async def _user_out(session: AsyncSession, cipher: TenantCipher, user: User) -> s.UserOut:
@@ -280,6 +283,105 @@ class ApiTokenController(Controller):
         await auth.revoke_api_token(db, principal, token_id)
 
 
+class InvitationController(Controller):
+    path = "/api/v1"
+    tags = ["users"]
+
+    @post("/invitations", opt=needs(P.USERS_MANAGE))
+    async def invite(
+        self, data: JSONBody[s.InviteIn], db: Db, cipher: Cipher, principal: Actor, runtime: Rt
+    ) -> invitations.Invited:
+        """Create a user without a password and mail them a link to set one."""
+        role = await auth.get_role_by_name(db, data.role)
+        user = await auth.create_user(
+            db,
+            cipher,
+            email=data.email,
+            display_name=data.display_name,
+            password=None,
+            role=role,
+            actor_user_id=principal.user_id,
+            locale=data.locale,
+        )
+        for team_id in data.team_ids:
+            team = await auth.get_team(db, team_id)
+            await auth.set_team_member(db, principal.user_id, team, user)
+        return await invitations.invite(db, runtime, user, invited_by=principal.user_id)
+
+    @post("/users/{user_id:uuid}/invitation", opt=needs(P.USERS_MANAGE))
+    async def reinvite(
+        self, user_id: FromPath[uuid.UUID], db: Db, principal: Actor, runtime: Rt
+    ) -> invitations.Invited:
+        """A new link for a user who has not set a password yet (earlier links stop working)."""
+        user = await auth.get_user(db, user_id)
+        if user.password_hash is not None:
+            raise Conflict("this user has set a password already")
+        return await invitations.invite(db, runtime, user, invited_by=principal.user_id)
+
+    @post("/invitations/accept", status_code=HTTP_200_OK)
+    async def accept(self, data: JSONBody[s.AcceptIn], db: Db, runtime: Rt) -> s.AcceptedOut:
+        """Set the password with the emailed link's token; the link then stops working."""
+        tenant_id, _ = invitations.read_token(runtime.signing_key, data.token)
+        await enter_tenant(db, tenant_id)
+        accepted = await invitations.accept(db, runtime, data.token, data.password)
+        tenant = await get_tenant(db, tenant_id)
+        cipher = await load_tenant_cipher(db, runtime.keyring, tenant_id)
+        user = await auth.get_user(db, accepted.user_id)
+        return s.AcceptedOut(
+            tenant=tenant.slug, user_id=user.id, email=auth.user_email(cipher, user)
+        )
+
+
+# The page behind an invitation link: a form that posts the token from the
+# link with the new password to the API. Nothing is rendered from the request
+# (the script reads the token itself), and the token stays out of referrers.
+_ACCEPT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Set your password · Frontdesk</title>
+<style>body{font:16px system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem}
+label,input,button{display:block;width:100%;margin:.4rem 0}input{padding:.5rem}
+button{padding:.6rem}#result{margin-top:1rem}</style></head>
+<body><h1>Set your password</h1>
+<form id="accept"><label>New password (at least 10 characters)
+<input type="password" name="password" minlength="10" required autocomplete="new-password">
+</label><label>Again<input type="password" name="again" required autocomplete="new-password">
+</label><button type="submit">Set password</button></form><p id="result" role="status"></p>
+<script>
+const token = new URLSearchParams(location.search).get("token") || "";
+const form = document.getElementById("accept"), result = document.getElementById("result");
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (form.password.value !== form.again.value) {
+    result.textContent = "The two passwords differ."; return;
+  }
+  const r = await fetch("/api/v1/invitations/accept", {method: "POST",
+    headers: {"content-type": "application/json"},
+    body: JSON.stringify({token, password: form.password.value})});
+  const body = await r.json().catch(() => ({}));
+  if (r.ok) {
+    form.hidden = true;
+    result.textContent = "Done. Sign in to tenant " + body.tenant + " as " + body.email + ".";
+  } else {
+    result.textContent = body.detail || "That did not work.";
+  }
+});
+</script></body></html>
+"""
+
+
+class AcceptInvitationPage(Controller):
+    path = "/accept-invitation"
+
+    @get("/", include_in_schema=False, sync_to_thread=False)
+    def page(self) -> Response[str]:
+        return Response(
+            _ACCEPT_PAGE,
+            media_type=MediaType.HTML,
+            headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+        )
+
+
 class AuditController(Controller):
     path = "/api/v1/audit-log"
     tags = ["audit"]
@@ -312,6 +414,32 @@ class AuditController(Controller):
         ]
         return Page(items=items, next_cursor=next_cursor([r.id for r in rows], limit))
 
+    @get("/export", opt=needs(P.AUDIT_READ))
+    async def export(
+        self,
+        principal: Actor,
+        runtime: Rt,
+        fmt: Annotated[Literal["jsonl", "csv"], QueryParameter(name="format")] = "jsonl",
+        since: FromQuery[dt.datetime | None] = None,
+        until: FromQuery[dt.datetime | None] = None,
+        action: FromQuery[str | None] = None,
+    ) -> Stream:
+        """The whole log, oldest first, as JSON lines or CSV (``data`` as JSON), streamed."""
+        for bound in (since, until):
+            if bound is not None and bound.tzinfo is None:
+                raise InvalidInput("since and until need a time zone (…Z or +08:00)")
+        media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+        return Stream(
+            audit.export_stream(
+                runtime, principal.tenant_id, fmt, since=since, until=until, action=action
+            ),
+            media_type=media,
+            headers={
+                "Content-Disposition": f'attachment; filename="audit-log.{fmt}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
 
 CONTROLLERS = [
     SessionController,
@@ -319,5 +447,7 @@ CONTROLLERS = [
     RoleController,
     TeamController,
     ApiTokenController,
+    InvitationController,
+    AcceptInvitationPage,
     AuditController,
 ]

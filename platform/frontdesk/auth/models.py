@@ -112,3 +112,29 @@ class ApiToken(TenantOwned, Base):
     last_used_at: Mapped[dt.datetime | None]
     expires_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class Invitation(TenantOwned, Base):
+    """An emailed, expiring, single-use link with which an invited user sets a password.
+
+    No secret is stored: the link's token is an HMAC of the tenant and this
+    row's id under the platform's signing key, so the mail job rebuilds it
+    from ids alone and a copy of the database opens no account.
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+        ForeignKeyConstraint(["tenant_id", "invited_by"], ["users.tenant_id", "users.id"]),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    # None: invited by a manifest (``frontdesk tenants apply``).
+    invited_by: Mapped[uuid.UUID | None]
+    expires_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    accepted_at: Mapped[dt.datetime | None]
+    # A newer invitation of the same user replaces this one.
+    revoked_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

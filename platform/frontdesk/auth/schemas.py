@@ -186,3 +186,23 @@ class AuditOut(msgspec.Struct, frozen=True, kw_only=True):
     subject_id: uuid.UUID | None
     data: dict[str, object]
     created_at: dt.datetime
+
+
+class InviteIn(Strict, frozen=True, kw_only=True):
+    email: str
+    display_name: str = ""
+    role: str
+    locale: str = "en"
+    team_ids: list[uuid.UUID] = []
+
+
+class AcceptIn(Strict, frozen=True, kw_only=True):
+    token: str
+    password: str
+
+
+class AcceptedOut(msgspec.Struct, frozen=True, kw_only=True):
+    #: Where to sign in now: the tenant's slug and the user's email.
+    tenant: str
+    user_id: uuid.UUID
+    email: str

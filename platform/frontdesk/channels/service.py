@@ -261,6 +261,17 @@ def masked_config(runtime: Runtime, channel: ChannelInstance) -> dict[str, Any]:
     return {**channel.config, **dict.fromkeys(secret_fields(adapter.config_type), MASKED_SECRET)}
 
 
+def full_config(runtime: Runtime, cipher: TenantCipher, channel: ChannelInstance) -> dict[str, Any]:
+    """The channel's whole configuration, secrets decrypted, as its adapter reads it."""
+    cls = runtime.registry.get(channel.kind)
+    raw = {**channel.config, **_decrypt_secrets(cipher, channel)}
+    try:
+        out: dict[str, Any] = msgspec.to_builtins(msgspec.convert(raw, cls.config_type))
+    except msgspec.ValidationError as exc:
+        raise ConfigInvalid(f"stored configuration no longer valid: {exc}") from None
+    return out
+
+
 def build_adapter(
     runtime: Runtime, cipher: TenantCipher, channel: ChannelInstance, token: str
 ) -> ChannelAdapter[Any]:

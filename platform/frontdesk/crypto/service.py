@@ -17,6 +17,7 @@ from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.audit.service import record
 from frontdesk.crypto.cipher import KEY_BYTES, TenantCipher, length_prefixed
 from frontdesk.crypto.keyring import MasterKeyring
 from frontdesk.crypto.models import DATA, INDEX, KeyPurpose, TenantKey
@@ -198,6 +199,14 @@ async def rotate_data_key(
     session.add(_new_key_row(keyring, tenant_id, DATA, version))
     await _flush_new_keys(session, "rotating the data key")
     _cache.invalidate(tenant_id)
+    await record(
+        session,
+        actor_user_id=None,
+        action="keys.data_key_rotated",
+        subject_type="tenant",
+        subject_id=tenant_id,
+        version=version,
+    )
     return version
 
 
@@ -219,6 +228,15 @@ async def rewrap_tenant_keys(
         moved += 1
     if moved:
         await session.flush()
+        await record(
+            session,
+            actor_user_id=None,
+            action="keys.rewrapped",
+            subject_type="tenant",
+            subject_id=tenant_id,
+            master_version=keyring.current_version,
+            keys=moved,
+        )
     return moved
 
 

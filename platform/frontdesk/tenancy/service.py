@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any, cast
 
 import msgspec
@@ -70,11 +71,14 @@ async def sign_up(
     admin_email: str,
     admin_name: str,
     admin_password: str | None,
+    teams: Sequence[tuple[str, str, str, bool]] = DEFAULT_TEAMS,
 ) -> SignUp:
-    """Create a tenant with its keys, built-in roles, default teams and first admin.
+    """Create a tenant with its keys, built-in roles, teams and first admin.
 
     ``session`` must be fresh (not yet bound to a tenant): it is bound to
     the new tenant here, and everything is written in its one transaction.
+    ``teams`` (slug, name, kind, is default): a manifest brings its own; the
+    admin leads the default one.
     """
     from frontdesk.auth import service as auth
     from frontdesk.tickets import service as tickets
@@ -100,7 +104,7 @@ async def sign_up(
         role=roles["admin"],
         actor_user_id=None,
     )
-    for team_slug, team_name, kind, is_default in DEFAULT_TEAMS:
+    for team_slug, team_name, kind, is_default in teams:
         team = await auth.create_team(
             session, admin.id, slug=team_slug, name=team_name, kind=kind, is_default=is_default
         )
@@ -108,6 +112,26 @@ async def sign_up(
             await auth.set_team_member(session, admin.id, team, admin, is_lead=True)
     await tickets.seed_categories(session)
     return SignUp(tenant=tenant, admin_user_id=admin.id)
+
+
+async def rename_tenant(
+    session: AsyncSession, actor_user_id: uuid.UUID | None, tenant: Tenant, name: str
+) -> None:
+    from frontdesk.audit.service import record
+
+    if not name.strip():
+        raise InvalidInput("a tenant needs a name")
+    before, tenant.name = tenant.name, name.strip()
+    await session.flush()
+    await record(
+        session,
+        actor_user_id=actor_user_id,
+        action="tenant.renamed",
+        subject_type="tenant",
+        subject_id=tenant.id,
+        before=before,
+        after=tenant.name,
+    )
 
 
 class DeletedTenant(msgspec.Struct, frozen=True, kw_only=True):
