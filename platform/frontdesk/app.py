@@ -87,6 +87,7 @@ def create_app(
     """
     from frontdesk.attachments.endpoints import CONTROLLERS as ATTACHMENTS
     from frontdesk.auth.endpoints import CONTROLLERS as AUTH
+    from frontdesk.canned.endpoints import CONTROLLERS as CANNED
     from frontdesk.channels.endpoints import CONTROLLERS as CHANNELS
     from frontdesk.channels.endpoints import webhook_handler
     from frontdesk.handoffs.endpoints import CONTROLLERS as HANDOFFS
@@ -135,6 +136,7 @@ def create_app(
             webhook_handler(settings, registry),
             *ROUTING,
             *HANDOFFS,
+            *CANNED,
             inbox_socket,
             *adapter_routers(registry),
         ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from frontdesk.attachments.models import StoredAttachment
 from frontdesk.audit.models import AuditEntry
 from frontdesk.auth.models import ApiToken, RefreshToken, Role, Team, TeamMember, User
+from frontdesk.canned.models import CannedReply
 from frontdesk.channels.models import (
     ChannelCursor,
     ChannelEndpoint,
@@ -31,6 +32,7 @@ from frontdesk.tickets.models import (
     TicketEvent,
 )
 from frontdesk.timers.models import Timer
+from frontdesk.web.models import WebSession
 
 metadata = Base.metadata
 
@@ -38,6 +40,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "BusinessHours",
+    "CannedReply",
     "Category",
     "ChannelCursor",
     "ChannelEndpoint",
@@ -69,5 +72,6 @@ __all__ = [
     "Timer",
     "TranscriptRow",
     "User",
+    "WebSession",
     "metadata",
 ]

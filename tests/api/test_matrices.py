@@ -132,6 +132,18 @@ async def build_world(client: httpx.AsyncClient, tenant: TenantUnderTest, tag: s
     )
     world.names.append(handoff["description"])
     world.ids["handoff_id"] = handoff["id"]
+    canned = await _ok(
+        await client.post(
+            "/api/v1/canned-replies",
+            headers=h,
+            json={
+                "title": f"Canned {tag} {uuid.uuid4().hex[:6]}",
+                "body": "Hello {{customer.name}}",
+            },
+        )
+    )
+    world.names.append(canned["title"])
+    world.ids["reply_id"] = canned["id"]
     return world
 
 
@@ -224,6 +236,8 @@ def body_for(
         ("POST", "/api/v1/handoffs/{handoff_id:uuid}/accept"): {},
         ("POST", "/api/v1/handoffs/{handoff_id:uuid}/done"): {},
         ("POST", "/api/v1/handoffs/{handoff_id:uuid}/decline"): {},
+        ("POST", "/api/v1/canned-replies"): {"title": f"c-{u}", "body": "Hi {{agent.name}}"},
+        ("PATCH", "/api/v1/canned-replies/{reply_id:uuid}"): {"body": "Hello again"},
     }
     if method in ("GET", "DELETE"):
         return None

@@ -33,6 +33,8 @@ class Permission(StrEnum):
     SLA_MANAGE = "sla.manage"
     # The tenant's routing rules.
     ROUTING_MANAGE = "routing.manage"
+    # The tenant's canned replies (话术库); every ticket reader may use them.
+    CANNED_REPLIES_MANAGE = "canned_replies.manage"
 
 
 P = Permission
