@@ -96,6 +96,7 @@ def create_app(
     from frontdesk.routing.endpoints import CONTROLLERS as ROUTING
     from frontdesk.tenancy.endpoints import CONTROLLERS as TENANCY
     from frontdesk.tickets.endpoints import CONTROLLERS as TICKETS
+    from frontdesk.web.pages import web_router
 
     settings = settings or (runtime.settings if runtime else load_settings())
     owned = runtime is None
@@ -138,6 +139,7 @@ def create_app(
             *HANDOFFS,
             *CANNED,
             inbox_socket,
+            web_router(),
             *adapter_routers(registry),
         ],
         dependencies=DEPENDENCIES,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -177,3 +178,21 @@ async def read_content(
     blob = await asyncio.to_thread(store.read, cipher.tenant_id, row.id)
     data = cipher.decrypt_bytes(blob, table="attachments", column="content", row_id=row.id)
     return row, data
+
+
+async def by_message(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """What each message lists (a ticket's timeline), in the order they came."""
+    out: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    if not message_ids:
+        return out
+    rows = await session.scalars(
+        select(StoredAttachment)
+        .where(StoredAttachment.message_id.in_(list(message_ids)))
+        .order_by(StoredAttachment.message_id, StoredAttachment.position)
+    )
+    for row in rows.all():
+        assert row.message_id is not None
+        out.setdefault(row.message_id, []).append(describe(row))
+    return out

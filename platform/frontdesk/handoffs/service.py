@@ -279,7 +279,7 @@ async def _overdue(session: AsyncSession, fired: list[timers.FiredTimer]) -> Non
     await session.flush()
 
 
-def open_handoff_ticket_ids(team_ids: frozenset[uuid.UUID]) -> Select[tuple[uuid.UUID]]:
+def open_handoff_ticket_ids(team_ids: frozenset[uuid.UUID]) -> Select[uuid.UUID]:
     """Tickets with a hand-off asked of one of these teams and not yet done (the inbox's view)."""
     return select(Handoff.ticket_id).where(
         Handoff.team_id.in_(sorted(team_ids)), Handoff.status.in_(OPEN)

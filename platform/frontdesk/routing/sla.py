@@ -654,7 +654,7 @@ async def ticket_status(session: AsyncSession, ticket: Ticket) -> list[ClockOut]
 # --- for the inbox -------------------------------------------------------------
 
 
-def breaching_ticket_ids(due_before: dt.datetime) -> Select[tuple[uuid.UUID]]:
+def breaching_ticket_ids(due_before: dt.datetime) -> Select[uuid.UUID]:
     """Tickets with a clock breached, or running and due before ``due_before``."""
     return select(TicketSla.ticket_id).where(
         TicketSla.state == RUNNING, TicketSla.due_at.is_not(None), TicketSla.due_at < due_before

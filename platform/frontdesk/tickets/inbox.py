@@ -57,7 +57,7 @@ def _escape_like(text: str) -> str:
 
 def inbox_statement(
     principal: Principal, query: InboxQuery, *, postgres: bool, now: dt.datetime | None = None
-) -> Select[tuple[Ticket]]:
+) -> Select[Ticket]:
     """The statement of one page's candidates (without order, cursor and limit)."""
     from frontdesk.handoffs.service import open_handoff_ticket_ids
     from frontdesk.routing.sla import breaching_ticket_ids

@@ -1,1 +1,1 @@
-"""The agents' inbox and the admin console: server-rendered pages over the same services as the API."""
+"""The agents' inbox and the admin console: server-rendered pages over the API's services."""
