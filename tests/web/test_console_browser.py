@@ -30,9 +30,7 @@ from realtime.live import WAIT, LiveServer, serve
 from web.test_webchat_widget import _browser_or_skip
 
 CHROMIUM = Path(os.environ.get("FRONTDESK_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = Path(
-    os.environ.get("FRONTDESK_SCREENSHOTS", Path(__file__).parent / "screenshots")
-)
+SCREENSHOTS = Path(os.environ.get("FRONTDESK_SCREENSHOTS", Path(__file__).parent / "screenshots"))
 SECRET = "a-shared-secret-of-some-length"
 VIEWPORT = {"width": 1280, "height": 800}
 
@@ -176,9 +174,7 @@ async def test_a_message_arrives_live_follows_a_rule_and_the_reply_goes_out(
     )
     await drain(worker)
     delivered = [req.json() for req in provider.requests]
-    assert [d["text"] for d in delivered] == [
-        "Sorry about the blender. The refund is on its way."
-    ]
+    assert [d["text"] for d in delivered] == ["Sorry about the blender. The refund is on its way."]
     # The colleague's timeline shows the reply without a reload.
     await expect(colleague.locator(".timeline")).to_contain_text("The refund is on its way.")
     await shoot(agent, f"ticket-{backend}")
