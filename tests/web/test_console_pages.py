@@ -253,3 +253,45 @@ async def test_an_engineer_sees_no_contact_values(
     assert "li.wei." not in page.text
     # Engineers do not reply to customers: no reply button, only notes.
     assert 'value="reply"' not in page.text and 'value="note"' in page.text
+
+
+async def test_inbox_views_search_and_pages(
+    client: httpx.AsyncClient, tenant: TenantUnderTest
+) -> None:
+    blender = await a_ticket(client, tenant, subject="Broken blender", name="Chen Jie")
+    router = await a_ticket(client, tenant, subject="Router drops", name="Li Wei")
+    r = await client.post(
+        f"/api/v1/tickets/{router['id']}/messages",
+        headers=tenant.admin.headers,
+        json={"kind": "note", "body": "Customer says the firmware update bricked it"},
+    )
+    assert r.status_code == 201, r.text
+    agent = tenant.users["agent"]
+    r = await client.post(
+        f"/api/v1/tickets/{router['id']}/assign",
+        headers=tenant.admin.headers,
+        json={"assignee_id": str(agent.user_id)},
+    )
+    assert r.status_code == 200, r.text
+    async with browser(client) as b:
+        await browser_sign_in(b, agent)
+
+        async def listed(query: str) -> list[str]:
+            page = await b.get(f"/app/inbox/rows?{query}", headers={"x-csrf-token": "-"})
+            assert page.status_code == 200, page.text
+            return re.findall(r'<tr data-ticket="([^"]+)"', page.text)
+
+        assert await listed("") == [router["id"], blender["id"]]  # newest first
+        assert await listed("q=firmware") == [router["id"]]  # a message's words
+        assert await listed("q=blender") == [blender["id"]]  # the subject's
+        assert await listed("q=nothing-like-this") == []
+        assert await listed("view=mine") == [router["id"]]
+        assert await listed("view=unassigned") == [blender["id"]]
+        assert await listed("view=escalated") == []
+        assert await listed("priority=urgent") == []
+        bad = await b.get("/app/inbox/rows?view=everything", headers={"x-csrf-token": "-"})
+        assert bad.status_code == 400
+        # Keyset pages: the cursor of the first row's page leads to the older one.
+        from frontdesk.api.pagination import encode_cursor
+
+        assert await listed(f"cursor={encode_cursor(uuid.UUID(router['id']))}") == [blender["id"]]
