@@ -295,3 +295,49 @@ async def test_inbox_views_search_and_pages(
         from frontdesk.api.pagination import encode_cursor
 
         assert await listed(f"cursor={encode_cursor(uuid.UUID(router['id']))}") == [blender["id"]]
+
+
+async def test_customer_page_masks_reveals_with_audit_merges_and_undoes(
+    client: httpx.AsyncClient, tenant: TenantUnderTest
+) -> None:
+    ticket = await a_ticket(client, tenant, subject="Lost parcel", name="Li Wei")
+    customer_id = ticket["customer_id"]
+    dup = await client.post(
+        "/api/v1/customers", headers=tenant.admin.headers, json={"display_name": "Li Wei (dup)"}
+    )
+    assert dup.status_code == 201, dup.text
+    other = await sign_up(client)
+    theirs = await a_ticket(client, other, subject="Theirs", name="Their customer")
+    async with browser(client) as b:
+        await browser_sign_in(b, tenant.users["engineer"])
+        page = await b.get(f"/app/customers/{customer_id}")
+        assert page.status_code == 200
+        assert "li.wei." not in page.text and "Reveal" not in page.text
+    async with browser(client) as b:
+        csrf = await browser_sign_in(b, tenant.users["agent"])
+        assert (await b.get(f"/app/customers/{theirs['customer_id']}")).status_code == 404
+        page = await b.get(f"/app/customers/{customer_id}")
+        assert "Lost parcel" in page.text and "li.wei." not in page.text
+        reveal = re.search(r'action="(/app/customers/[^"]+/reveal)"', page.text)
+        assert reveal
+        shown = await b.post(reveal.group(1), data={"_csrf": csrf})
+        assert shown.status_code == 200
+        assert "li.wei." in shown.text
+        r = await b.post(
+            f"/app/customers/{customer_id}/merge",
+            data={"source_customer_id": dup.json()["id"], "_csrf": csrf},
+        )
+        assert r.status_code == 303
+        page = await b.get(f"/app/customers/{customer_id}")
+        assert "Li Wei (dup) → Li Wei" in page.text
+        undo = re.search(r'action="(/app/customer-merges/[^"]+/undo)"', page.text)
+        assert undo
+        assert (await b.post(undo.group(1), data={"_csrf": csrf})).status_code == 303
+        assert "(undone)" in (await b.get(f"/app/customers/{customer_id}")).text
+    audit = await client.get(
+        "/api/v1/audit-log", headers=tenant.admin.headers, params={"action": "contact.revealed"}
+    )
+    assert audit.status_code == 200
+    assert [e["actor_user_id"] for e in audit.json()["items"]] == [
+        str(tenant.users["agent"].user_id)
+    ]

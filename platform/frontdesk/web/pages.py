@@ -402,6 +402,85 @@ async def post_handoff(ticket_id: FromPath[uuid.UUID], db: Db, page: PageDep) ->
     return _back(ticket_id)
 
 
+# --- a customer -------------------------------------------------------------------
+
+
+async def _customer_page(
+    db: AsyncSession,
+    runtime: Runtime,
+    page: Page,
+    customer_id: uuid.UUID,
+    revealed: identity.ContactView | None = None,
+) -> Response[str]:
+    customer = await identity.get_customer(db, customer_id)
+    cipher = await load_tenant_cipher(db, runtime.keyring, page.principal.tenant_id)
+    contacts = [
+        revealed
+        if revealed is not None and revealed.id == point.id
+        else identity.masked_view(cipher, point)
+        for point in await identity.contact_points_of(db, customer.id)
+    ]
+    linked = await tickets.list_tickets(
+        db, page.principal, tickets.TicketFilter(customer_id=customer.id), limit=100
+    )
+    merges = await identity.list_merges(db, customer.id)
+    names = await identity.display_names(
+        db, [m.source_id for m in merges] + [m.target_id for m in merges]
+    )
+    return render(
+        "customer.html",
+        locale=page.locale,
+        page=page,
+        customer=customer,
+        contacts=contacts,
+        tickets=linked,
+        merges=merges,
+        names=names,
+    )
+
+
+@get("/app/customers/{customer_id:uuid}", opt=needs(P.CUSTOMERS_READ))
+async def customer_view(
+    customer_id: FromPath[uuid.UUID], db: Db, runtime: Rt, page: PageDep
+) -> Response[str]:
+    """Identities masked; linked tickets (those the user may read); merges and their undo."""
+    return await _customer_page(db, runtime, page, customer_id)
+
+
+@post(
+    "/app/customers/{customer_id:uuid}/contacts/{point_id:uuid}/reveal",
+    opt=needs(P.CONTACTS_REVEAL),
+    status_code=200,
+)
+async def customer_reveal(
+    customer_id: FromPath[uuid.UUID],
+    point_id: FromPath[uuid.UUID],
+    db: Db,
+    runtime: Rt,
+    page: PageDep,
+) -> Response[str]:
+    """Shows one contact value in clear on this response only; the reveal is audited."""
+    cipher = await load_tenant_cipher(db, runtime.keyring, page.principal.tenant_id)
+    view = await identity.reveal_contact(db, cipher, page.principal, customer_id, point_id)
+    return await _customer_page(db, runtime, page, customer_id, revealed=view)
+
+
+@post("/app/customers/{customer_id:uuid}/merge", opt=needs(P.CUSTOMERS_MERGE))
+async def customer_merge(customer_id: FromPath[uuid.UUID], db: Db, page: PageDep) -> Redirect:
+    """Fold another customer (by id) into this one."""
+    source = page.uuid_field("source_customer_id")
+    if source is None:
+        raise InvalidInput("name the customer to merge into this one")
+    await identity.merge_customers(db, page.principal, source_id=source, target_id=customer_id)
+    return see_other(f"/app/customers/{customer_id}")
+
+
+@post("/app/customer-merges/{merge_id:uuid}/undo", opt=needs(P.CUSTOMERS_MERGE))
+async def customer_unmerge(merge_id: FromPath[uuid.UUID], db: Db, page: PageDep) -> Redirect:
+    merge = await identity.undo_merge(db, page.principal, merge_id)
+    return see_other(f"/app/customers/{merge.target_id}")
+
+
 # --- admin ------------------------------------------------------------------------
 
 
@@ -630,6 +709,10 @@ def web_router() -> Router:
             post_fields,
             post_assign,
             post_handoff,
+            customer_view,
+            customer_reveal,
+            customer_merge,
+            customer_unmerge,
             admin_root,
             admin_channels,
             admin_add_channel,
