@@ -17,6 +17,7 @@ milliseconds. Prints figures; never asserts timings.
 
     python bench/inbox.py                       # 1,000 tenants, 1,000,000 tickets
     python bench/inbox.py --tickets 100000 --largest 20000 --tenants 100 --keep
+    python bench/inbox.py --reuse --runs 50       # measure again what --keep left
 
 The PostgreSQL URL (FRONTDESK_BENCH_POSTGRES_URL, else FRONTDESK_TEST_POSTGRES_URL,
 else the local default) must be a superuser: the benchmark creates and drops
@@ -237,6 +238,7 @@ def _percentile(values: list[float], p: float) -> float:
 async def _measure(
     settings: Settings, tenant_id: uuid.UUID, agent_id: uuid.UUID, runs: int
 ) -> list[tuple[str, float, float, int]]:
+    """Prints each line as it is measured, and returns them."""
     runtime = Runtime(settings, pool_size=2)
     await runtime.start(worker=False)
     try:
@@ -260,8 +262,14 @@ async def _measure(
             ("priority = urgent", admin, inbox.InboxQuery(priority=Priority.URGENT)),
             ("channel = phone", admin, inbox.InboxQuery(channel="phone")),
             ("team = front line", admin, inbox.InboxQuery(team_id=front)),
-            ("search 'blender'", admin, inbox.InboxQuery(q="blender")),
-            ("search 'blender' in all", admin, inbox.InboxQuery(view=inbox.View.ALL, q="blender")),
+            # A word in one ticket in ten (subjects and messages), and one in a single ticket.
+            ("search a common word", admin, inbox.InboxQuery(q="blender")),
+            (
+                "search a common word in all",
+                admin,
+                inbox.InboxQuery(view=inbox.View.ALL, q="blender"),
+            ),
+            ("search a rare word", admin, inbox.InboxQuery(view=inbox.View.ALL, q="123457")),
         ]
         out = []
         for label, principal, query in cases:
@@ -274,6 +282,7 @@ async def _measure(
                     times.append((time.perf_counter() - started) * 1000)
                     found = len(rows)
             out.append((label, statistics.median(times), _percentile(times, 99), found))
+            print(f"{label:32} {out[-1][1]:8.2f} {out[-1][2]:8.2f} {found:5d}", flush=True)
         # A later page: keyset, from the first page's last row.
         async with runtime.db.session(tenant_id) as session:
             first = await inbox.inbox_page(session, admin, inbox.InboxQuery(), limit=51)
@@ -302,36 +311,59 @@ def main(args: argparse.Namespace) -> int:
         master_key=base64.b64encode(secrets.token_bytes(32)).decode(),
         embedded=False,
     )
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
-    asyncio.run(_admin(f'CREATE DATABASE "{NAME}"'))
+    if not args.reuse:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
+        asyncio.run(_admin(f'CREATE DATABASE "{NAME}"'))
     try:
-        asyncio.run(upgrade(settings))
-        tenant_id, agents = asyncio.run(_sign_up_largest(settings, args.agents))
-        seconds = asyncio.run(_load(tenant_id, args.largest, args.tenants, args.tickets))
+        if args.reuse:
+            tenant_id, agent_id = asyncio.run(_kept())
+        else:
+            asyncio.run(upgrade(settings))
+            tenant_id, agents = asyncio.run(_sign_up_largest(settings, args.agents))
+            agent_id = agents[0]
+            seconds = asyncio.run(_load(tenant_id, args.largest, args.tenants, args.tickets))
+            print(f"loaded and indexed in {seconds:.0f} s")
         counts = asyncio.run(_counts())
         print(
-            f"data set: {counts[0]:,} tickets, {counts[1]:,} messages, {counts[2]:,} tenants "
-            f"(largest {args.largest:,}); loaded and indexed in {seconds:.0f} s"
+            f"data set: {counts[0]:,} tickets, {counts[1]:,} messages, {counts[2]:,} tenants; "
+            f"the largest has {counts[3]:,} tickets"
         )
         print(f"{'inbox query (largest tenant)':32} {'p50 ms':>8} {'p99 ms':>8} {'rows':>5}")
-        for label, p50, p99, found in asyncio.run(
-            _measure(settings, tenant_id, agents[0], args.runs)
-        ):
-            print(f"{label:32} {p50:8.2f} {p99:8.2f} {found:5d}")
+        asyncio.run(_measure(settings, tenant_id, agent_id, args.runs))
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
     return 0
 
 
-async def _counts() -> tuple[int, int, int]:
+async def _counts() -> tuple[int, int, int, int]:
     conn = await asyncpg.connect(_dsn(_db_url(NAME)))
     try:
         return (
             await conn.fetchval("SELECT count(*) FROM tickets"),
             await conn.fetchval("SELECT count(*) FROM messages"),
             await conn.fetchval("SELECT count(*) FROM tenants"),
+            await conn.fetchval(
+                "SELECT count(*) FROM tickets t JOIN tenants n ON n.id = t.tenant_id "
+                "WHERE n.slug = 'largest'"
+            ),
         )
+    finally:
+        await conn.close()
+
+
+async def _kept() -> tuple[uuid.UUID, uuid.UUID]:
+    """The largest tenant and its first agent, in a data set kept by ``--keep``."""
+    conn = await asyncpg.connect(_dsn(_db_url(NAME)))
+    try:
+        tenant_id = await conn.fetchval("SELECT id FROM tenants WHERE slug = 'largest'")
+        agent_id = await conn.fetchval(
+            "SELECT u.id FROM users u JOIN roles r ON r.tenant_id = u.tenant_id "
+            "AND r.id = u.role_id WHERE u.tenant_id = $1 AND r.name = 'agent' ORDER BY u.id "
+            "LIMIT 1",
+            tenant_id,
+        )
+        return tenant_id, agent_id
     finally:
         await conn.close()
 
@@ -344,4 +376,7 @@ if __name__ == "__main__":
     parser.add_argument("--agents", type=int, default=20)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the data set a run with --keep left"
+    )
     sys.exit(main(parser.parse_args()))

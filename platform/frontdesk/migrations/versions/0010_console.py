@@ -5,6 +5,7 @@ Revises: 0006
 Create Date: 2026-12-02 08:10:00.000000
 """
 
+import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -17,6 +18,8 @@ revision: str = "0010"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+log = logging.getLogger("alembic.runtime.migration")
 
 TENANT_TABLES = ("canned_replies", "web_sessions")
 
@@ -100,6 +103,31 @@ def upgrade() -> None:
         )
         for table in TENANT_TABLES:
             enable_row_level_security(bind, table)
+        _full_text_under_row_level_security(bind)
+
+
+def _full_text_under_row_level_security(bind: sa.Connection) -> None:
+    """Let the full-text indexes serve queries that row-level security guards.
+
+    Under a policy, PostgreSQL evaluates a condition before the policy's
+    own only if its functions are LEAKPROOF; ``to_tsvector`` and ``@@``
+    (``ts_match_vq``) are not marked so, and without it every search reads
+    the tenant's whole table. Neither reveals its argument through an error
+    or side channel a caller could read for another tenant's rows. Marking
+    them is per database and needs a superuser: without one the migration
+    goes on and search stays correct, only slower (docs/benchmarks.md).
+    """
+    superuser = bind.execute(
+        sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+    ).scalar()
+    if not superuser:
+        log.warning(
+            "not a superuser: to_tsvector and ts_match_vq are not marked LEAKPROOF, so "
+            "inbox search cannot use its full-text indexes under row-level security"
+        )
+        return
+    op.execute("ALTER FUNCTION to_tsvector(regconfig, text) LEAKPROOF")
+    op.execute("ALTER FUNCTION ts_match_vq(tsvector, tsquery) LEAKPROOF")
 
 
 def downgrade() -> None:
