@@ -46,6 +46,7 @@ os.environ.setdefault("FRONTDESK_INSECURE_FAST_PASSWORD_HASHING", "1")
 
 from frontdesk.app import create_app
 from frontdesk.auth import service as auth
+from frontdesk.auth.service import Principal
 from frontdesk.config import Settings, normalise_database_url
 from frontdesk.migrate import upgrade
 from frontdesk.runtime import Runtime
@@ -249,7 +250,7 @@ async def _measure(
             agent = await auth.principal_for_user(session, await auth.get_user(session, agent_id))
             teams = await auth.list_teams(session)
         front = next(t.id for t in teams if t.slug == "front-line")
-        cases: list[tuple[str, object, inbox.InboxQuery]] = [
+        cases: list[tuple[str, Principal, inbox.InboxQuery]] = [
             ("open (the default view)", admin, inbox.InboxQuery()),
             ("all", admin, inbox.InboxQuery(view=inbox.View.ALL)),
             ("mine", agent, inbox.InboxQuery(view=inbox.View.MINE)),
@@ -278,7 +279,7 @@ async def _measure(
             for _ in range(runs):
                 async with runtime.db.session(tenant_id) as session:
                     started = time.perf_counter()
-                    rows = await inbox.inbox_page(session, principal, query, limit=51)  # type: ignore[arg-type]
+                    rows = await inbox.inbox_page(session, principal, query, limit=51)
                     times.append((time.perf_counter() - started) * 1000)
                     found = len(rows)
             out.append((label, statistics.median(times), _percentile(times, 99), found))
@@ -298,6 +299,7 @@ async def _measure(
         out.append(
             ("open, second page", statistics.median(times), _percentile(times, 99), len(rows))
         )
+        print(f"{out[-1][0]:32} {out[-1][1]:8.2f} {out[-1][2]:8.2f} {len(rows):5d}", flush=True)
         return out
     finally:
         await runtime.close()

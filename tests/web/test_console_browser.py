@@ -172,6 +172,12 @@ async def test_a_message_arrives_live_follows_a_rule_and_the_reply_goes_out(
     await expect(agent.locator(".entry.reply.outbound")).to_contain_text(
         "The refund is on its way."
     )
+    # Back on the ticket after the post, the agent is told again who else is there.
+    await expect(agent.locator("#presence")).to_contain_text(
+        "Success_Manager is viewing this ticket"
+    )
+    await expect(agent.locator(".timeline")).to_contain_text("team_changed")
+    await expect(agent.locator(".timeline")).to_contain_text("after=Engineering")
     await drain(worker)
     delivered = [req.json() for req in provider.requests]
     assert [d["text"] for d in delivered] == ["Sorry about the blender. The refund is on its way."]

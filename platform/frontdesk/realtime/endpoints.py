@@ -108,7 +108,8 @@ class PresenceFrame(msgspec.Struct, frozen=True):
 
     type: Literal["presence"]
     ticket_id: uuid.UUID
-    activity: Literal["viewing", "typing"]
+    # joined: the page has just opened (those already there answer "viewing").
+    activity: Literal["joined", "viewing", "typing"]
 
 
 async def _announce(runtime: Runtime, principal: auth.Principal, raw: str) -> None:

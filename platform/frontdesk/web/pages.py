@@ -271,6 +271,15 @@ async def _timeline(db: AsyncSession, ticket: Ticket) -> list[TimelineEntry]:
     return out
 
 
+async def _id_names(db: AsyncSession) -> dict[str, str]:
+    """Users' and teams' names by id, for the timeline's events (assigned, team changed)."""
+    users, teams = await _names(db)
+    return {
+        **{str(k): v.display_name for k, v in users.items()},
+        **{str(k): v for k, v in teams.items()},
+    }
+
+
 @get("/app/tickets/{ticket_id:uuid}", opt=needs(P.TICKETS_READ))
 async def ticket_view(
     ticket_id: FromPath[uuid.UUID], db: Db, runtime: Rt, page: PageDep
@@ -303,6 +312,7 @@ async def ticket_view(
         customer=customer,
         contacts=contacts,
         timeline=await _timeline(db, ticket),
+        id_names=await _id_names(db),
         clocks=await sla.ticket_status(db, ticket),
         handoffs=await handoffs.for_ticket(db, ticket.id),
         others=others,
@@ -324,7 +334,11 @@ async def ticket_timeline(ticket_id: FromPath[uuid.UUID], db: Db, page: PageDep)
     """The timeline alone, fetched again when the socket says the ticket changed."""
     ticket = await tickets.get_ticket(db, page.principal, ticket_id)
     return render(
-        "_timeline.html", locale=page.locale, page=page, timeline=await _timeline(db, ticket)
+        "_timeline.html",
+        locale=page.locale,
+        page=page,
+        timeline=await _timeline(db, ticket),
+        id_names=await _id_names(db),
     )
 
 

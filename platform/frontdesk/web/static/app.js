@@ -105,20 +105,20 @@
       if (frame.type === "presence") {
         const who = frame.data.user_id;
         if (who === me) return;
-        const known = others.has(who);
+        const activity = frame.data.activity;
         others.set(who, {
           name: frame.data.name,
-          activity: frame.data.activity,
-          until: Date.now() + (frame.data.activity === "typing" ? 8000 : 45000),
+          activity: activity,
+          until: Date.now() + (activity === "typing" ? 8000 : 45000),
         });
-        if (!known) announce("viewing"); // so the newcomer sees us too
+        if (activity === "joined") announce("viewing"); // so the newcomer sees us too
         showPresence();
       } else if (frame.type === "message.created" || frame.type === "ticket.event") {
         reload();
       }
     }, function (ws) {
       socket = ws;
-      announce("viewing");
+      announce("joined");
     });
     setInterval(function () { announce("viewing"); showPresence(); }, 20000);
     const box = document.getElementById("body");
