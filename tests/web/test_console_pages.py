@@ -90,6 +90,13 @@ async def test_sign_in_session_cookie_sign_out_and_deactivation(
         # An agent is not an admin: the console's pages are refused, as the API's are.
         assert (await b.get("/app/admin/channels")).status_code == 403
         csrf = re.search(r'data-csrf="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        # Chinese: by the browser's language before sign-in, by the switch after.
+        login_zh = await b.get("/app/login", headers={"accept-language": "zh-CN,zh;q=0.9"})
+        assert "登录" in login_zh.text and 'lang="zh-CN"' in login_zh.text
+        assert "收件箱" not in page.text
+        r = await b.post("/app/language", data={"_csrf": csrf, "next": "/app/inbox"})
+        assert r.status_code == 303
+        assert "收件箱" in (await b.get("/app/inbox")).text
         # Signing out is a POST with the token; a GET changes nothing.
         assert (await b.get("/app/logout")).status_code == 405
         assert (await b.get("/app/inbox")).status_code == 200
