@@ -133,6 +133,11 @@ def _full_text_under_row_level_security(bind: sa.Connection) -> None:
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
+        if bind.execute(
+            sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        ).scalar():
+            op.execute("ALTER FUNCTION ts_match_vq(tsvector, tsquery) NOT LEAKPROOF")
+            op.execute("ALTER FUNCTION to_tsvector(regconfig, text) NOT LEAKPROOF")
         op.execute("DROP INDEX IF EXISTS ix_messages_body_fts")
         op.execute("DROP INDEX IF EXISTS ix_tickets_subject_fts")
     with op.batch_alter_table("ticket_slas", schema=None) as batch_op:
