@@ -89,6 +89,7 @@ def create_app(
     from frontdesk.auth.endpoints import CONTROLLERS as AUTH
     from frontdesk.auth.sso.endpoints import CONTROLLERS as SSO
     from frontdesk.calls.endpoints import CONTROLLERS as CALLS
+    from frontdesk.canned.endpoints import CONTROLLERS as CANNED
     from frontdesk.channels.endpoints import CONTROLLERS as CHANNELS
     from frontdesk.channels.endpoints import webhook_handler
     from frontdesk.followups.endpoints import CONTROLLERS as FOLLOWUPS
@@ -102,6 +103,7 @@ def create_app(
     from frontdesk.routing.endpoints import CONTROLLERS as ROUTING
     from frontdesk.tenancy.endpoints import CONTROLLERS as TENANCY
     from frontdesk.tickets.endpoints import CONTROLLERS as TICKETS
+    from frontdesk.web.pages import web_router
 
     settings = settings or (runtime.settings if runtime else load_settings())
     owned = runtime is None
@@ -149,7 +151,9 @@ def create_app(
             *NOTIFICATIONS,
             *INCIDENTS,
             *FOLLOWUPS,
+            *CANNED,
             inbox_socket,
+            web_router(),
             *adapter_routers(registry),
         ],
         dependencies=DEPENDENCIES,

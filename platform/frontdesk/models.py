@@ -15,6 +15,7 @@ from frontdesk.auth.models import (
 )
 from frontdesk.auth.sso.models import SsoConfig, SsoLogin
 from frontdesk.calls.models import Call
+from frontdesk.canned.models import CannedReply
 from frontdesk.channels.models import (
     ChannelCursor,
     ChannelEndpoint,
@@ -53,6 +54,7 @@ from frontdesk.tickets.models import (
     TicketEvent,
 )
 from frontdesk.timers.models import Timer
+from frontdesk.web.models import WebSession
 
 metadata = Base.metadata
 
@@ -62,6 +64,7 @@ __all__ = [
     "AuditEntry",
     "BusinessHours",
     "Call",
+    "CannedReply",
     "Category",
     "ChannelCursor",
     "ChannelEndpoint",
@@ -106,5 +109,6 @@ __all__ = [
     "Timer",
     "TranscriptRow",
     "User",
+    "WebSession",
     "metadata",
 ]

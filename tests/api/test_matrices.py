@@ -154,6 +154,18 @@ async def build_world(client: httpx.AsyncClient, tenant: TenantUnderTest, tag: s
             json={"ticket_ids": [ticket["id"]]},
         )
     )
+    canned = await _ok(
+        await client.post(
+            "/api/v1/canned-replies",
+            headers=h,
+            json={
+                "title": f"Canned {tag} {uuid.uuid4().hex[:6]}",
+                "body": "Hello {{customer.name}}",
+            },
+        )
+    )
+    world.names.append(canned["title"])
+    world.ids["reply_id"] = canned["id"]
     return world
 
 
@@ -269,6 +281,8 @@ def body_for(
         ("POST", "/api/v1/incidents/{incident_id:uuid}/updates"): {"body": "Still on it."},
         ("POST", "/api/v1/incidents/{incident_id:uuid}/resolve"): {},
         ("PUT", "/api/v1/followup-settings"): {"follow_up_hours": 12},
+        ("POST", "/api/v1/canned-replies"): {"title": f"c-{u}", "body": "Hi {{agent.name}}"},
+        ("PATCH", "/api/v1/canned-replies/{reply_id:uuid}"): {"body": "Hello again"},
     }
     if method in ("GET", "DELETE"):
         return None

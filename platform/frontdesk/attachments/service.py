@@ -231,6 +231,19 @@ async def of_messages(
     return list((await session.scalars(stmt)).all())
 
 
+async def by_message(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """What each message lists (a ticket's timeline), in the order they came."""
+    out: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    if not message_ids:
+        return out
+    for row in await of_messages(session, message_ids):
+        assert row.message_id is not None
+        out.setdefault(row.message_id, []).append(describe(row))
+    return out
+
+
 async def erase(session: AsyncSession, rows: Sequence[StoredAttachment]) -> list[uuid.UUID]:
     """Delete the attachments' rows; returns the ids whose files the caller deletes
     once the transaction has committed (a rollback must not lose the bytes)."""

@@ -39,6 +39,8 @@ class Permission(StrEnum):
     TENANT_USAGE = "tenant.usage"
     # Single sign-on: the tenant's provider, just-in-time users, SSO required.
     SSO_MANAGE = "sso.manage"
+    # The tenant's canned replies (话术库); every ticket reader may use them.
+    CANNED_REPLIES_MANAGE = "canned_replies.manage"
 
 
 P = Permission

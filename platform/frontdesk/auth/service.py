@@ -322,6 +322,14 @@ async def login(
     session: AsyncSession, runtime: Runtime, cipher: TenantCipher, *, email: str, password: str
 ) -> TokenPair:
     """The session is already bound to the tenant named at sign-in."""
+    user = await check_password(session, cipher, email=email, password=password)
+    return await _issue_pair(session, runtime, user)
+
+
+async def check_password(
+    session: AsyncSession, cipher: TenantCipher, *, email: str, password: str
+) -> User:
+    """Sign-in by password (the API's tokens, the pages' browser session): audited."""
     try:
         index = cipher.blind_index("user_email", normalise_email(email))
     except InvalidInput:
@@ -339,7 +347,7 @@ async def login(
         subject_type="user",
         subject_id=user.id,
     )
-    return await _issue_pair(session, runtime, user)
+    return user
 
 
 async def refresh(session: AsyncSession, runtime: Runtime, refresh_token: str) -> TokenPair:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import msgspec
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.auth.permissions import Permission
@@ -307,3 +307,10 @@ async def erase_texts(session: AsyncSession, ticket_ids: Sequence[uuid.UUID]) ->
         handoff.note = None
     await session.flush()
     return len(rows)
+
+
+def open_handoff_ticket_ids(team_ids: frozenset[uuid.UUID]) -> Select[uuid.UUID]:
+    """Tickets with a hand-off asked of one of these teams and not yet done (the inbox's view)."""
+    return select(Handoff.ticket_id).where(
+        Handoff.team_id.in_(sorted(team_ids)), Handoff.status.in_(OPEN)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import msgspec
 from sqlalchemy import select
@@ -697,3 +697,16 @@ async def erase_customers(
         customer.erased_at = now
         customer.updated_at = now
     await session.flush()
+
+
+async def display_names(
+    session: AsyncSession, customer_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Customers' display names by id, for lists (the inbox)."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Customer.id, Customer.display_name).where(Customer.id.in_(ids))
+    )
+    return {row.id: row.display_name for row in rows}

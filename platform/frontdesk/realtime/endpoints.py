@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
+from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 from litestar import WebSocket, websocket
@@ -16,16 +19,20 @@ from frontdesk.auth import service as auth
 from frontdesk.auth import tokens
 from frontdesk.auth.permissions import Permission
 from frontdesk.db import utcnow
-from frontdesk.errors import FrontdeskError
+from frontdesk.errors import FrontdeskError, Unauthenticated
 from frontdesk.realtime.events import (
     ACCESS_CHANGED,
     NOTIFICATION,
+    PRESENCE,
     RealtimeEvent,
     tenant_channel,
 )
 from frontdesk.runtime import Runtime
 
 log = logging.getLogger("frontdesk.realtime")
+
+# The pages' session cookie (frontdesk.web.sessions.COOKIE).
+BROWSER_COOKIE = "fd_session"
 
 # Application close codes (4000–4999): 4401 sign-in failed, or signed out since.
 CLOSE_UNAUTHENTICATED = 4401
@@ -75,9 +82,76 @@ async def _authenticate(runtime: Runtime, token: str) -> tuple[auth.Principal, R
     return await by_access_token(), by_access_token
 
 
+async def _authenticate_browser(
+    runtime: Runtime,
+    socket: WebSocket,  # type: ignore[type-arg]
+    cookie: str,
+) -> tuple[auth.Principal, Recheck]:
+    """The pages' socket, signed in by the browser session cookie.
+
+    A browser sends cookies with any site's websocket, so the Origin must be
+    this host's (cross-site websocket hijacking).
+    """
+    from frontdesk.web.sessions import authenticate_browser_session, tenant_of_cookie
+
+    origin = socket.headers.get("origin")
+    if not origin or urlsplit(origin).netloc != socket.headers.get("host"):
+        raise Unauthenticated("a socket signed in by cookie must come from this site's pages")
+    tenant_id = tenant_of_cookie(cookie)
+
+    async def by_cookie() -> auth.Principal:
+        async with runtime.db.session(tenant_id) as session:
+            return (await authenticate_browser_session(session, cookie)).principal
+
+    return await by_cookie(), by_cookie
+
+
 class AuthFrame(msgspec.Struct, frozen=True):
     type: str
     token: str
+
+
+class PresenceFrame(msgspec.Struct, frozen=True):
+    """Sent by a ticket page: the user is viewing the ticket, or typing on it."""
+
+    type: Literal["presence"]
+    ticket_id: uuid.UUID
+    # joined: the page has just opened (those already there answer "viewing").
+    activity: Literal["joined", "viewing", "typing"]
+
+
+async def _announce(runtime: Runtime, principal: auth.Principal, raw: str) -> None:
+    """Tell the others who may see a ticket that this user is on it (collision notice).
+
+    A frame that is not a presence frame, or names a ticket the user may
+    not read (another tenant's included), is dropped without a word.
+    """
+    from frontdesk.tickets.service import get_ticket
+
+    try:
+        frame = msgspec.json.decode(raw, type=PresenceFrame)
+    except msgspec.DecodeError:
+        return
+    try:
+        async with runtime.db.session(principal.tenant_id) as session:
+            ticket = await get_ticket(session, principal, frame.ticket_id)
+            user = await auth.get_user(session, principal.user_id)
+    except FrontdeskError:
+        return
+    event = RealtimeEvent(
+        type=PRESENCE,
+        tenant_id=principal.tenant_id,
+        ticket_id=ticket.id,
+        team_id=ticket.team_id,
+        assignee_id=ticket.assignee_id,
+        at=utcnow(),
+        data={
+            "user_id": str(principal.user_id),
+            "name": user.display_name,
+            "activity": frame.activity,
+        },
+    )
+    await runtime.pubsub.publish(tenant_channel(principal.tenant_id), msgspec.json.encode(event))
 
 
 async def _refuse(socket: WebSocket, reason: str) -> None:  # type: ignore[type-arg]
@@ -109,13 +183,17 @@ async def inbox_socket(socket: WebSocket, runtime: Rt) -> None:  # type: ignore[
     """
     await socket.accept()
     token = socket.query_params.get("access_token")
+    cookie = socket.cookies.get(BROWSER_COOKIE)
     try:
-        if not token:
+        if not token and cookie:
+            principal, recheck = await _authenticate_browser(runtime, socket, cookie)
+        elif not token:
             frame = msgspec.json.decode(
                 await asyncio.wait_for(socket.receive_text(), timeout=10), type=AuthFrame
             )
-            token = frame.token
-        principal, recheck = await _authenticate(runtime, token)
+            principal, recheck = await _authenticate(runtime, frame.token)
+        else:
+            principal, recheck = await _authenticate(runtime, token)
     except (FrontdeskError, msgspec.DecodeError, TimeoutError, WebSocketDisconnect):
         await _refuse(socket, "sign-in failed")
         return
@@ -141,7 +219,7 @@ async def inbox_socket(socket: WebSocket, runtime: Rt) -> None:  # type: ignore[
         async def until_closed() -> None:
             with contextlib.suppress(WebSocketDisconnect):
                 while True:
-                    await socket.receive_text()
+                    await _announce(runtime, principal, await socket.receive_text())
 
         forwarding = asyncio.create_task(forward())
         closing = asyncio.create_task(until_closed())

@@ -25,10 +25,12 @@ from frontdesk.tickets.models import Message, Ticket, TicketEvent
 # (a user deactivated, a team joined or left, a role's permissions edited).
 ACCESS_CHANGED = "access.changed"
 NOTIFICATION = "notification.created"
+# A user viewing or typing on a ticket (the pages' collision notice); never stored.
+PRESENCE = "presence"
 
 
 class RealtimeEvent(msgspec.Struct, frozen=True, kw_only=True):
-    type: str  # ticket.event, message.created, channel.activity, access.changed
+    type: str  # ticket.event, message.created, channel.activity, presence, access.changed
     tenant_id: uuid.UUID
     ticket_id: uuid.UUID | None
     # Who may see it: the ticket's team and assignee at the time.

@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKeyConstraint, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frontdesk.db import Base, TenantOwned, TenantScoped, utcnow
@@ -64,6 +64,8 @@ class TicketSla(TenantScoped, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
         ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
+        # The inbox's "breaching" view (migration 0010).
+        Index("ix_ticket_slas_tenant_state_due", "tenant_id", "state", "due_at"),
     )
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -34,7 +34,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import msgspec
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.clock import now as clock_now
@@ -876,4 +876,47 @@ async def ticket_status(session: AsyncSession, ticket: Ticket) -> list[ClockOut]
                 met_at=c.met_at,
             )
         )
+    return out
+
+
+# --- for the inbox -------------------------------------------------------------
+
+
+def breaching_ticket_ids(due_before: dt.datetime) -> Select[uuid.UUID]:
+    """Tickets with a clock breached, or running and due before ``due_before``."""
+    return select(TicketSla.ticket_id).where(
+        TicketSla.state == RUNNING, TicketSla.due_at.is_not(None), TicketSla.due_at < due_before
+    )
+
+
+class Countdown(msgspec.Struct, frozen=True, kw_only=True):
+    """A ticket's nearest running clock: what the inbox counts down to."""
+
+    metric: str
+    due_at: dt.datetime
+    breached: bool
+
+
+async def countdowns(
+    session: AsyncSession, ticket_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Countdown]:
+    if not ticket_ids:
+        return {}
+    rows = await session.scalars(
+        select(TicketSla).where(
+            TicketSla.ticket_id.in_(list(ticket_ids)),
+            TicketSla.state == RUNNING,
+            TicketSla.due_at.is_not(None),
+        )
+    )
+    out: dict[uuid.UUID, Countdown] = {}
+    now = clock_now()
+    for c in rows:
+        assert c.due_at is not None
+        if c.ticket_id not in out or c.due_at < out[c.ticket_id].due_at:
+            out[c.ticket_id] = Countdown(
+                metric=c.metric,
+                due_at=c.due_at,
+                breached=c.breached_at is not None or c.due_at <= now,
+            )
     return out

@@ -46,6 +46,12 @@ class Ticket(TenantOwned, Base):
         Index("ix_tickets_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_tickets_tenant_assignee", "tenant_id", "assignee_id", "state"),
         Index("ix_tickets_tenant_team", "tenant_id", "team_id", "state"),
+        # The inbox's views and filters, newest first (migration 0010; on
+        # PostgreSQL also full-text indexes over subjects and message bodies).
+        Index("ix_tickets_tenant_assignee_id", "tenant_id", "assignee_id", "id"),
+        Index("ix_tickets_tenant_team_id", "tenant_id", "team_id", "id"),
+        Index("ix_tickets_tenant_priority_id", "tenant_id", "priority", "id"),
+        Index("ix_tickets_tenant_channel_id", "tenant_id", "channel", "id"),
         UniqueConstraint("tenant_id", "reply_token"),
     )
 

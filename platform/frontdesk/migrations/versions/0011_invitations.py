@@ -14,7 +14,7 @@ import frontdesk.db
 from frontdesk.migrate import enable_row_level_security
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

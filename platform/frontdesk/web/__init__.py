@@ -1,0 +1,1 @@
+"""The agents' inbox and the admin console: server-rendered pages over the API's services."""
