@@ -92,6 +92,7 @@ def create_app(
     from frontdesk.handoffs.endpoints import CONTROLLERS as HANDOFFS
     from frontdesk.identity.endpoints import CONTROLLERS as IDENTITY
     from frontdesk.realtime.endpoints import inbox_socket
+    from frontdesk.reports.endpoints import CONTROLLERS as REPORTS
     from frontdesk.routing.endpoints import CONTROLLERS as ROUTING
     from frontdesk.tenancy.endpoints import CONTROLLERS as TENANCY
     from frontdesk.tickets.endpoints import CONTROLLERS as TICKETS
@@ -135,6 +136,7 @@ def create_app(
             webhook_handler(settings, registry),
             *ROUTING,
             *HANDOFFS,
+            *REPORTS,
             inbox_socket,
             *adapter_routers(registry),
         ],

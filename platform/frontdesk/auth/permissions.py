@@ -33,6 +33,8 @@ class Permission(StrEnum):
     SLA_MANAGE = "sla.manage"
     # The tenant's routing rules.
     ROUTING_MANAGE = "routing.manage"
+    # Reports and their exports (every ticket's figures, whatever the team).
+    REPORTS_READ = "reports.read"
 
 
 P = Permission
