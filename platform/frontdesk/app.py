@@ -12,8 +12,10 @@ from litestar import Litestar, Response, Router, get
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy import text
 
 from frontdesk import __version__
@@ -21,6 +23,7 @@ from frontdesk.api.deps import DEPENDENCIES
 from frontdesk.api.problems import EXCEPTION_HANDLERS
 from frontdesk.channels.registry import Registry
 from frontdesk.config import Settings, load_settings
+from frontdesk.metrics import PREFIX
 from frontdesk.runtime import Runtime
 
 log = logging.getLogger("frontdesk")
@@ -48,6 +51,14 @@ async def readyz(state: State) -> Response[dict[str, object]]:
         {"status": "ok" if ok else "unavailable", "checks": checks},
         status_code=200 if ok else 503,
     )
+
+
+class MetricsController(PrometheusController):
+    """Prometheus' scrape target. Operators' figures with no tenant data in them;
+    keep it on the internal network (see infra/README.md)."""
+
+    path = "/metrics"
+    include_in_schema = False
 
 
 def adapter_routers(registry: Registry) -> list[Router]:
@@ -138,10 +149,20 @@ def create_app(
             *HANDOFFS,
             *REPORTS,
             inbox_socket,
+            MetricsController,
             *adapter_routers(registry),
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            PrometheusConfig(
+                app_name="frontdesk",
+                prefix=PREFIX,
+                group_path=True,
+                exclude=["^/metrics", "^/healthz", "^/readyz"],
+                scopes={ScopeType.HTTP},
+            ).middleware
+        ],
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

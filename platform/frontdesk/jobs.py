@@ -169,7 +169,10 @@ class _RuntimeMiddleware(Middleware):
 
 def _wrap(spec: JobSpec) -> Callable[..., Awaitable[None]]:
     async def run(**kwargs: Any) -> None:
-        await spec.fn(worker_runtime(), **kwargs)
+        from frontdesk.metrics import timed_job
+
+        with timed_job(spec.name):
+            await spec.fn(worker_runtime(), **kwargs)
 
     run.__name__ = spec.name
     run.__module__ = spec.fn.__module__
@@ -304,6 +307,15 @@ class Jobs:
             return 0 if q is None else q.qsize()
         assert isinstance(self.broker, _RedisBroker)
         return int(self.broker.client.llen(f"{self.broker.namespace}:{queue}"))
+
+    def queue_depths(self) -> dict[str, int]:
+        """Messages waiting in every declared queue (``/metrics``)."""
+        queues = sorted(self.broker.get_declared_queues())
+        if isinstance(self.broker, StubBroker):
+            return {q: self.broker.queues[q].qsize() for q in queues if q in self.broker.queues}
+        assert isinstance(self.broker, _RedisBroker)
+        client = self.broker.client
+        return {q: int(client.llen(f"{self.broker.namespace}:{q}")) for q in queues}
 
     def requeue_dead_workers(self) -> None:
         """Give the unacknowledged jobs of workers silent past the heartbeat timeout back
