@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 
 from conftest import TenantUnderTest
 from frontdesk.clock import Clock
+from frontdesk.tickets import service as tickets_service
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 WEEK = {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
@@ -122,6 +124,22 @@ def month(seed: int = 11) -> list[Spec]:
             s.handoff = (asked, done)
         specs.append(s)
     return specs
+
+
+@pytest.fixture
+def ticket_time_follows_clock(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> Clock:
+    """Ticket rows (created, resolved, their events) stamped by the test clock too,
+    so a month can be laid out in minutes; SLA clocks and hand-offs read it already."""
+    monkeypatch.setattr(tickets_service, "utcnow", clock.now)
+    original = tickets_service._event
+
+    def stamped(*args: Any, **kwargs: Any) -> Any:
+        event = original(*args, **kwargs)
+        event.created_at = clock.now()
+        return event
+
+    monkeypatch.setattr(tickets_service, "_event", stamped)
+    return clock
 
 
 async def build(

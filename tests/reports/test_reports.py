@@ -115,7 +115,11 @@ async def test_a_month_of_tickets_every_figure_and_filter(
     # Another tenant's report holds none of it, even asked with this tenant's team.
     empty = await get_report(client, other_tenant)
     assert empty["volume"] == {"new": 0, "resolved": 0, "reopened": 0, "backlog": 0}
-    assert empty["first_response"]["count"] == 0 and empty["sla"] == []
+    assert empty["first_response"]["count"] == 0 and empty["resolution"]["count"] == 0
+    assert empty["sla"] == [] and empty["handoffs"] == []
+    assert empty["categories"] == [] and empty["tags"] == []
+    assert set(empty["busiest_hours"]) == {0}
+    assert {(d["new"], d["resolved"]) for d in empty["days"]} == {(0, 0)}
     foreign = await get_report(client, other_tenant, team_id=str(tenant.teams["engineering"]))
     assert foreign["volume"]["new"] == 0 and foreign["handoffs"] == []
 

@@ -59,8 +59,9 @@ from frontdesk.errors import InvalidInput
 from frontdesk.handoffs.models import Handoff
 from frontdesk.routing.models import BusinessHours, TicketSla
 from frontdesk.tickets.models import Ticket, TicketEvent
-from frontdesk.tickets.states import Priority
+from frontdesk.tickets.states import OPEN_STATES, Priority
 
+OPEN_STATE_NAMES = sorted(s.value for s in OPEN_STATES)
 MAX_DAYS = 400
 TOP = 10
 PHONE_ANSWER_SECONDS = 15
@@ -254,8 +255,12 @@ def _ticket_filters(f: ReportFilters) -> list[ColumnElement[bool]]:
     return out
 
 
-def _joined(other: Any) -> ColumnElement[bool]:
-    return and_(Ticket.tenant_id == other.tenant_id, Ticket.id == other.ticket_id)
+def _on_tickets(other: Any, narrow: list[ColumnElement[bool]]) -> list[ColumnElement[bool]]:
+    """Rows of ``other`` (clocks, events, hand-offs) narrowed through their ticket;
+    unfiltered, the ticket is not read at all."""
+    if not narrow:
+        return []
+    return [Ticket.tenant_id == other.tenant_id, Ticket.id == other.ticket_id, *narrow]
 
 
 async def report_timezone(session: AsyncSession) -> zoneinfo.ZoneInfo:
@@ -284,12 +289,11 @@ async def build_report(session: AsyncSession, f: ReportFilters) -> Report:
             sql,
             TicketSla.consumed_seconds,
             [
-                _joined(TicketSla),
                 TicketSla.metric == metric,
                 TicketSla.state == "met",
                 TicketSla.met_at >= start,
                 TicketSla.met_at < end,
-                *narrow,
+                *_on_tickets(TicketSla, narrow),
             ],
         )
         count, median, p90 = found.get(0, (0, None, None))
@@ -325,32 +329,40 @@ async def _volume(
         .select_from(Ticket)
         .where(Ticket.resolved_at >= start, Ticket.resolved_at < end, *narrow)
     )
-    backlog = await session.scalar(
-        select(func.count())
-        .select_from(Ticket)
-        .where(
-            Ticket.created_at < end,
-            (Ticket.resolved_at.is_(None)) | (Ticket.resolved_at >= end),
-            (Ticket.closed_at.is_(None)) | (Ticket.closed_at >= end),
-            *narrow,
-        )
+    # Open at the period's end: open now, or resolved or closed only after it.
+    # Three counts, each on its own index, rather than one pass over the
+    # tenant's whole history.
+    # Scalar subqueries escape the ORM's tenant criteria: the tenant is named here.
+    tenant_id = session_tenant(session.sync_session)
+    before = [Ticket.tenant_id == tenant_id, Ticket.created_at < end, *narrow]
+    open_now = select(func.count()).where(*before, Ticket.state.in_(OPEN_STATE_NAMES))
+    resolved_after = select(func.count()).where(*before, Ticket.resolved_at >= end)
+    closed_after = select(func.count()).where(
+        *before, Ticket.closed_at >= end, Ticket.resolved_at.is_(None)
     )
+    row = (
+        await session.execute(
+            select(
+                open_now.scalar_subquery(),
+                resolved_after.scalar_subquery(),
+                closed_after.scalar_subquery(),
+            )
+        )
+    ).one()
+    backlog = sum(int(n or 0) for n in row)
     reopened = await session.scalar(
         select(func.count())
         .select_from(TicketEvent)
-        .join(Ticket, _joined(TicketEvent))
         .where(
             TicketEvent.kind == "state_changed",
             TicketEvent.created_at >= start,
             TicketEvent.created_at < end,
             TicketEvent.data["before"].as_string().in_(["resolved", "closed"]),
             TicketEvent.data["after"].as_string() == "open",
-            *narrow,
+            *_on_tickets(TicketEvent, narrow),
         )
     )
-    return Volume(
-        new=new or 0, resolved=resolved or 0, reopened=reopened or 0, backlog=backlog or 0
-    )
+    return Volume(new=new or 0, resolved=resolved or 0, reopened=reopened or 0, backlog=backlog)
 
 
 async def _sla(
@@ -370,8 +382,11 @@ async def _sla(
             met,
             breached,
         )
-        .join(Ticket, _joined(TicketSla))
-        .where(TicketSla.started_at >= start, TicketSla.started_at < end, *narrow)
+        .where(
+            TicketSla.started_at >= start,
+            TicketSla.started_at < end,
+            *_on_tickets(TicketSla, narrow),
+        )
         .group_by(TicketSla.metric, TicketSla.policy)
         .order_by(TicketSla.metric, TicketSla.policy)
     )
@@ -487,7 +502,11 @@ async def _handoffs(
     start: dt.datetime,
     end: dt.datetime,
 ) -> list[TeamHandoffs]:
-    where = [_joined(Handoff), Handoff.created_at >= start, Handoff.created_at < end, *narrow]
+    where = [
+        Handoff.created_at >= start,
+        Handoff.created_at < end,
+        *_on_tickets(Handoff, narrow),
+    ]
     rows = await session.execute(
         select(
             Handoff.team_id,

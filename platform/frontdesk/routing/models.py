@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKeyConstraint, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frontdesk.db import Base, TenantOwned, TenantScoped, utcnow
@@ -61,6 +61,9 @@ class TicketSla(TenantScoped, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
         ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
+        # Reports (migration 0014).
+        Index("ix_ticket_slas_tenant_metric_met", "tenant_id", "metric", "met_at"),
+        Index("ix_ticket_slas_tenant_started", "tenant_id", "started_at"),
     )
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

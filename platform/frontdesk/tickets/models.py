@@ -46,6 +46,10 @@ class Ticket(TenantOwned, Base):
         Index("ix_tickets_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_tickets_tenant_assignee", "tenant_id", "assignee_id", "state"),
         Index("ix_tickets_tenant_team", "tenant_id", "team_id", "state"),
+        # Reports: a tenant's tickets created or resolved in a period (migration 0014).
+        Index("ix_tickets_tenant_created", "tenant_id", "created_at"),
+        Index("ix_tickets_tenant_resolved", "tenant_id", "resolved_at"),
+        Index("ix_tickets_tenant_closed", "tenant_id", "closed_at"),
         UniqueConstraint("tenant_id", "reply_token"),
     )
 
@@ -115,6 +119,7 @@ class TicketEvent(TenantOwned, Base):
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
         ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
         Index("ix_ticket_events_tenant_ticket", "tenant_id", "ticket_id", "id"),
+        Index("ix_ticket_events_tenant_kind_created", "tenant_id", "kind", "created_at"),
     )
 
     ticket_id: Mapped[uuid.UUID]

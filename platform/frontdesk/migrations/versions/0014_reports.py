@@ -1,0 +1,36 @@
+"""reports: indexes for the report queries (period scans by tenant)
+
+Revision ID: 0014
+Revises: 0006
+Create Date: 2026-12-02 08:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# (index, table, columns): a report reads one tenant's rows in a period.
+INDEXES = (
+    ("ix_tickets_tenant_created", "tickets", ["tenant_id", "created_at"]),
+    ("ix_tickets_tenant_resolved", "tickets", ["tenant_id", "resolved_at"]),
+    ("ix_tickets_tenant_closed", "tickets", ["tenant_id", "closed_at"]),
+    ("ix_ticket_slas_tenant_metric_met", "ticket_slas", ["tenant_id", "metric", "met_at"]),
+    ("ix_ticket_slas_tenant_started", "ticket_slas", ["tenant_id", "started_at"]),
+    ("ix_ticket_events_tenant_kind_created", "ticket_events", ["tenant_id", "kind", "created_at"]),
+    ("ix_handoffs_tenant_created", "handoffs", ["tenant_id", "created_at"]),
+)
+
+
+def upgrade() -> None:
+    for name, table, columns in INDEXES:
+        op.create_index(name, table, columns)
+
+
+def downgrade() -> None:
+    for name, table, _ in reversed(INDEXES):
+        op.drop_index(name, table_name=table)
