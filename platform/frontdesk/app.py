@@ -37,7 +37,11 @@ def healthz() -> dict[str, str]:
 
 @get("/readyz", include_in_schema=False)
 async def readyz(state: State) -> Response[dict[str, object]]:
-    """The process can serve: the database answers (readiness)."""
+    """The process can serve: the database and Redis answer (readiness, 503 if not).
+
+    Workers are reported too: none alive leaves the app serving (what arrives
+    is stored and waits for them) but says ``degraded``, for an alert.
+    """
     runtime: Runtime = state.runtime
     checks: dict[str, str] = {}
     try:
@@ -46,11 +50,20 @@ async def readyz(state: State) -> Response[dict[str, object]]:
         checks["database"] = "ok"
     except Exception as exc:  # readiness reports, it does not raise
         checks["database"] = f"error: {type(exc).__name__}"
-    ok = all(v == "ok" for v in checks.values())
-    return Response(
-        {"status": "ok" if ok else "unavailable", "checks": checks},
-        status_code=200 if ok else 503,
-    )
+    workers = 0
+    if runtime.jobs.in_process:
+        checks["redis"] = "not configured"
+        workers = runtime.jobs.live_workers()
+    else:
+        try:
+            workers = await asyncio.wait_for(asyncio.to_thread(runtime.jobs.live_workers), 5)
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+    checks["workers"] = f"{workers} alive" if workers else "none alive"
+    ok = all(checks[k] in ("ok", "not configured") for k in ("database", "redis"))
+    status = "unavailable" if not ok else "ok" if workers else "degraded"
+    return Response({"status": status, "checks": checks}, status_code=200 if ok else 503)
 
 
 class MetricsController(PrometheusController):

@@ -52,6 +52,9 @@ _REGISTRY: dict[str, JobSpec] = {}
 
 # How long a coalesced job's mark holds back new sends if the job never starts.
 COALESCE_MS = 10_000
+# A worker process's "alive" mark in Redis: renewed every third of this.
+ALIVE_PREFIX = "worker-alive"
+ALIVE_TTL_MS = 30_000
 
 
 def job(
@@ -245,6 +248,7 @@ class Jobs:
             for spec in _REGISTRY.values()
         }
         self._worker: dramatiq.Worker | None = None
+        self._alive: threading.Event | None = None
         self._lock = threading.Lock()
         self._coalesced: dict[str, float] = {}
 
@@ -332,10 +336,46 @@ class Jobs:
             worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=100)
             worker.start()
             self._worker = worker
+            if isinstance(self.broker, _RedisBroker):
+                self._alive = threading.Event()
+                threading.Thread(
+                    target=self._say_alive, args=(self._alive,), name="worker-alive", daemon=True
+                ).start()
             return worker
+
+    def _alive_key(self) -> str:
+        assert isinstance(self.broker, _RedisBroker)
+        return f"{self.broker.namespace}:{ALIVE_PREFIX}:{self.broker.broker_id}"
+
+    def _say_alive(self, stop: threading.Event) -> None:
+        """A worker process's mark in Redis, renewed while it runs (readiness reads it)."""
+        assert isinstance(self.broker, _RedisBroker)
+        key = self._alive_key()
+        while True:
+            try:
+                self.broker.client.set(key, b"1", px=ALIVE_TTL_MS)
+            except Exception as exc:  # Redis away: the mark lapses, readiness says so
+                log.warning("could not renew the worker's mark: %s", exc)
+            if stop.wait(ALIVE_TTL_MS / 3000):
+                break
+        try:
+            self.broker.client.delete(key)
+        except Exception as exc:
+            log.warning("could not remove the worker's mark: %s", exc)
+
+    def live_workers(self) -> int:
+        """Worker processes alive: this one's threads in-process, else marks in Redis."""
+        if isinstance(self.broker, StubBroker):
+            return 1 if self._worker is not None else 0
+        assert isinstance(self.broker, _RedisBroker)
+        pattern = f"{self.broker.namespace}:{ALIVE_PREFIX}:*"
+        return sum(1 for _ in self.broker.client.scan_iter(match=pattern, count=500))
 
     def stop_worker(self) -> None:
         with self._lock:
+            if self._alive is not None:
+                self._alive.set()
+                self._alive = None
             if self._worker is not None:
                 self._worker.stop()
                 self._worker = None
