@@ -23,6 +23,7 @@ from frontdesk.api.deps import DEPENDENCIES
 from frontdesk.api.problems import EXCEPTION_HANDLERS
 from frontdesk.channels.registry import Registry
 from frontdesk.config import Settings, load_settings
+from frontdesk.logs import RequestLogMiddleware
 from frontdesk.metrics import PREFIX
 from frontdesk.runtime import Runtime
 
@@ -168,13 +169,14 @@ def create_app(
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
+            RequestLogMiddleware,
             PrometheusConfig(
                 app_name="frontdesk",
                 prefix=PREFIX,
                 group_path=True,
                 exclude=["^/metrics", "^/healthz", "^/readyz"],
                 scopes={ScopeType.HTTP},
-            ).middleware
+            ).middleware,
         ],
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,

@@ -95,8 +95,11 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from frontdesk.app import create_app
+    from frontdesk.logs import configure_logging
 
-    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+    configure_logging()
+    # Our JSON lines, with one access line per request from the app (request ids).
+    uvicorn.run(create_app(_settings()), host=host, port=port, log_config=None, access_log=False)
 
 
 @main.command()
@@ -202,7 +205,9 @@ def worker(
     import time
 
     from frontdesk.jobs import Jobs
+    from frontdesk.logs import configure_logging
 
+    configure_logging()
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException(

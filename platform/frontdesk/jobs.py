@@ -172,9 +172,11 @@ class _RuntimeMiddleware(Middleware):
 
 def _wrap(spec: JobSpec) -> Callable[..., Awaitable[None]]:
     async def run(**kwargs: Any) -> None:
+        from frontdesk.logs import JOB_FIELDS, bound
         from frontdesk.metrics import timed_job
 
-        with timed_job(spec.name):
+        ids = {k: kwargs[k] for k in JOB_FIELDS if k in kwargs}
+        with bound(job=spec.name, **ids), timed_job(spec.name):
             await spec.fn(worker_runtime(), **kwargs)
 
     run.__name__ = spec.name
