@@ -33,7 +33,7 @@ import datetime as dt
 import math
 import uuid
 import zoneinfo
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -280,24 +280,64 @@ async def build_report(session: AsyncSession, f: ReportFilters) -> Report:
     narrow = _ticket_filters(f)
     created = [Ticket.created_at >= start, Ticket.created_at < end, *narrow]
 
-    volume = await _volume(session, narrow, created, start, end)
+    # One pass over the period's new tickets gives their count, categories,
+    # hours and days; one over the resolved ones their count and days.
+    hour = sql.local_hour(Ticket.created_at)
+    day = sql.local_date(Ticket.created_at)
+    categories: Counter[str] = Counter()
+    hours = [0] * 24
+    new_per_day: Counter[str] = Counter()
+    for category, h, d, n in await session.execute(
+        select(Ticket.category, hour, day, func.count())
+        .where(*created)
+        .group_by(Ticket.category, hour, day)
+    ):
+        if category is not None:
+            categories[category] += n
+        hours[int(h)] += n
+        new_per_day[str(d)] += n
+    resolved_day = sql.local_date(Ticket.resolved_at)
+    resolved_per_day: Counter[str] = Counter(
+        {
+            str(d): int(n)
+            for d, n in await session.execute(
+                select(resolved_day, func.count())
+                .where(Ticket.resolved_at >= start, Ticket.resolved_at < end, *narrow)
+                .group_by(resolved_day)
+            )
+        }
+    )
+    volume = Volume(
+        new=sum(new_per_day.values()),
+        resolved=sum(resolved_per_day.values()),
+        reopened=await _reopened(session, narrow, start, end),
+        backlog=await _backlog(session, narrow, end),
+    )
 
+    times = await _durations(
+        session,
+        sql,
+        TicketSla.consumed_seconds,
+        [
+            TicketSla.metric.in_(["first_response", "resolution"]),
+            TicketSla.state == "met",
+            TicketSla.met_at >= start,
+            TicketSla.met_at < end,
+            *_on_tickets(TicketSla, narrow),
+        ],
+        group=TicketSla.metric,
+    )
     clock_times = {}
     for metric in ("first_response", "resolution"):
-        found = await _durations(
-            session,
-            sql,
-            TicketSla.consumed_seconds,
-            [
-                TicketSla.metric == metric,
-                TicketSla.state == "met",
-                TicketSla.met_at >= start,
-                TicketSla.met_at < end,
-                *_on_tickets(TicketSla, narrow),
-            ],
-        )
-        count, median, p90 = found.get(0, (0, None, None))
+        count, median, p90 = times.get(metric, (0, None, None))
         clock_times[metric] = Durations(count=count, median_seconds=median, p90_seconds=p90)
+
+    days = []
+    when = f.start
+    while when <= f.end:
+        key = when.isoformat()
+        days.append(Day(day=when, new=new_per_day[key], resolved=resolved_per_day[key]))
+        when += dt.timedelta(days=1)
 
     return Report(
         filters=f,
@@ -308,30 +348,45 @@ async def build_report(session: AsyncSession, f: ReportFilters) -> Report:
         sla=await _sla(session, narrow, start, end),
         satisfaction=await _satisfaction(session, narrow, start, end),
         phone_answer=await _phone_answer(session, sql, start, end),
-        categories=await _categories(session, created),
+        categories=_top(categories),
         tags=await _tags(session, sql, created),
         handoffs=await _handoffs(session, sql, narrow, start, end),
-        busiest_hours=await _busiest_hours(session, sql, created),
-        days=await _days(session, sql, f, narrow, start, end),
+        busiest_hours=hours,
+        days=days,
     )
 
 
-async def _volume(
-    session: AsyncSession,
-    narrow: list[ColumnElement[bool]],
-    created: list[ColumnElement[bool]],
-    start: dt.datetime,
-    end: dt.datetime,
-) -> Volume:
-    new = await session.scalar(select(func.count()).select_from(Ticket).where(*created))
-    resolved = await session.scalar(
+def _top(counts: Counter[str]) -> list[Count]:
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+    return [Count(name=name, count=n) for name, n in ranked]
+
+
+async def _reopened(
+    session: AsyncSession, narrow: list[ColumnElement[bool]], start: dt.datetime, end: dt.datetime
+) -> int:
+    n = await session.scalar(
         select(func.count())
-        .select_from(Ticket)
-        .where(Ticket.resolved_at >= start, Ticket.resolved_at < end, *narrow)
+        .select_from(TicketEvent)
+        .where(
+            TicketEvent.kind == "state_changed",
+            TicketEvent.created_at >= start,
+            TicketEvent.created_at < end,
+            TicketEvent.data["before"].as_string().in_(["resolved", "closed"]),
+            TicketEvent.data["after"].as_string() == "open",
+            *_on_tickets(TicketEvent, narrow),
+        )
     )
-    # Open at the period's end: open now, or resolved or closed only after it.
-    # Three counts, each on its own index, rather than one pass over the
-    # tenant's whole history.
+    return int(n or 0)
+
+
+async def _backlog(
+    session: AsyncSession, narrow: list[ColumnElement[bool]], end: dt.datetime
+) -> int:
+    """Open at the period's end: open now, or resolved or closed only after it.
+
+    Three counts, each on its own index, rather than one pass over the
+    tenant's whole history.
+    """
     # Scalar subqueries escape the ORM's tenant criteria: the tenant is named here.
     tenant_id = session_tenant(session.sync_session)
     before = [Ticket.tenant_id == tenant_id, Ticket.created_at < end, *narrow]
@@ -349,20 +404,7 @@ async def _volume(
             )
         )
     ).one()
-    backlog = sum(int(n or 0) for n in row)
-    reopened = await session.scalar(
-        select(func.count())
-        .select_from(TicketEvent)
-        .where(
-            TicketEvent.kind == "state_changed",
-            TicketEvent.created_at >= start,
-            TicketEvent.created_at < end,
-            TicketEvent.data["before"].as_string().in_(["resolved", "closed"]),
-            TicketEvent.data["after"].as_string() == "open",
-            *_on_tickets(TicketEvent, narrow),
-        )
-    )
-    return Volume(new=new or 0, resolved=resolved or 0, reopened=reopened or 0, backlog=backlog)
+    return sum(int(n or 0) for n in row)
 
 
 async def _sla(
@@ -466,18 +508,6 @@ async def _phone_answer(
     )
 
 
-async def _categories(session: AsyncSession, created: list[ColumnElement[bool]]) -> list[Count]:
-    n = func.count().label("n")
-    rows = await session.execute(
-        select(Ticket.category, n)
-        .where(*created, Ticket.category.is_not(None))
-        .group_by(Ticket.category)
-        .order_by(n.desc(), Ticket.category)
-        .limit(TOP)
-    )
-    return [Count(name=str(c), count=int(k)) for c, k in rows]
-
-
 async def _tags(
     session: AsyncSession, sql: _Sql, created: list[ColumnElement[bool]]
 ) -> list[Count]:
@@ -545,49 +575,3 @@ async def _handoffs(
             )
         )
     return sorted(out, key=lambda t: (-t.requested, t.team))
-
-
-async def _busiest_hours(
-    session: AsyncSession, sql: _Sql, created: list[ColumnElement[bool]]
-) -> list[int]:
-    hour = sql.local_hour(Ticket.created_at)
-    rows = await session.execute(select(hour, func.count()).where(*created).group_by(hour))
-    out = [0] * 24
-    for h, n in rows:
-        out[int(h)] = int(n)
-    return out
-
-
-async def _days(
-    session: AsyncSession,
-    sql: _Sql,
-    f: ReportFilters,
-    narrow: list[ColumnElement[bool]],
-    start: dt.datetime,
-    end: dt.datetime,
-) -> list[Day]:
-    new_day = sql.local_date(Ticket.created_at)
-    resolved_day = sql.local_date(Ticket.resolved_at)
-    new: dict[str, int] = {
-        str(d): int(n)
-        for d, n in await session.execute(
-            select(new_day, func.count())
-            .where(Ticket.created_at >= start, Ticket.created_at < end, *narrow)
-            .group_by(new_day)
-        )
-    }
-    resolved: dict[str, int] = {
-        str(d): int(n)
-        for d, n in await session.execute(
-            select(resolved_day, func.count())
-            .where(Ticket.resolved_at >= start, Ticket.resolved_at < end, *narrow)
-            .group_by(resolved_day)
-        )
-    }
-    out = []
-    day = f.start
-    while day <= f.end:
-        key = day.isoformat()
-        out.append(Day(day=day, new=new.get(key, 0), resolved=resolved.get(key, 0)))
-        day += dt.timedelta(days=1)
-    return out

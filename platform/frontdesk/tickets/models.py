@@ -47,8 +47,18 @@ class Ticket(TenantOwned, Base):
         Index("ix_tickets_tenant_assignee", "tenant_id", "assignee_id", "state"),
         Index("ix_tickets_tenant_team", "tenant_id", "team_id", "state"),
         # Reports: a tenant's tickets created or resolved in a period (migration 0014).
-        Index("ix_tickets_tenant_created", "tenant_id", "created_at"),
-        Index("ix_tickets_tenant_resolved", "tenant_id", "resolved_at"),
+        Index(
+            "ix_tickets_tenant_created",
+            "tenant_id",
+            "created_at",
+            postgresql_include=["channel", "priority", "category", "team_id", "assignee_id"],
+        ),
+        Index(
+            "ix_tickets_tenant_resolved",
+            "tenant_id",
+            "resolved_at",
+            postgresql_include=["channel", "priority", "category", "team_id", "assignee_id"],
+        ),
         Index("ix_tickets_tenant_closed", "tenant_id", "closed_at"),
         UniqueConstraint("tenant_id", "reply_token"),
     )
