@@ -86,6 +86,7 @@ def job(
 def _import_job_modules() -> None:
     # Every module that declares jobs, so any process knows every job by name.
     import frontdesk.channels.tasks
+    import frontdesk.reports.weekly
     import frontdesk.timers.tasks  # noqa: F401
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from litestar import Controller, MediaType, Response, get
+import msgspec
+from litestar import Controller, MediaType, Response, delete, get, put
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromQuery
+from litestar.status_codes import HTTP_200_OK
 
 from frontdesk.api.deps import Actor, Db, needs
 from frontdesk.auth.permissions import Permission as P
-from frontdesk.reports import export, page
+from frontdesk.reports import export, page, weekly
 from frontdesk.reports.service import Report, ReportFilters, build_report
 from frontdesk.tickets.states import Priority
 
@@ -103,6 +105,34 @@ class ReportController(Controller):
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+class WeeklyReviewOut(msgspec.Struct, frozen=True, kw_only=True):
+    #: When the next review is sent; None when it is off.
+    next_at: dt.datetime | None
+
+
+class WeeklyReviewController(Controller):
+    """Turn the Monday mail to admins on (idempotent) or off."""
+
+    path = "/api/v1/reports/weekly-review"
+    tags = ["reports"]
+    opt = needs(P.REPORTS_READ)
+
+    @get("/")
+    async def status(self, db: Db, principal: Actor) -> WeeklyReviewOut:
+        return WeeklyReviewOut(next_at=await weekly.next_due(db))
+
+    @put("/")
+    async def turn_on(self, db: Db, principal: Actor) -> WeeklyReviewOut:
+        await weekly.ensure_scheduled(db)
+        await db.flush()
+        return WeeklyReviewOut(next_at=await weekly.next_due(db))
+
+    @delete("/", status_code=HTTP_200_OK)
+    async def turn_off(self, db: Db, principal: Actor) -> WeeklyReviewOut:
+        await weekly.turn_off(db)
+        return WeeklyReviewOut(next_at=None)
+
+
 def _name(report: Report) -> str:
     return f"report-{report.filters.start.isoformat()}-{report.filters.end.isoformat()}"
 
@@ -113,4 +143,8 @@ def reports_page() -> str:
     return page.SHELL
 
 
-CONTROLLERS: list[type[Controller] | HTTPRouteHandler] = [ReportController, reports_page]
+CONTROLLERS: list[type[Controller] | HTTPRouteHandler] = [
+    ReportController,
+    WeeklyReviewController,
+    reports_page,
+]

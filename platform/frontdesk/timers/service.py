@@ -75,6 +75,7 @@ def _import_handlers() -> None:
     # and every model, since an effect's flush sorts by the whole schema.
     import frontdesk.handoffs.service
     import frontdesk.models
+    import frontdesk.reports.weekly
     import frontdesk.routing.sla
     import frontdesk.timers.reminders  # noqa: F401
 
