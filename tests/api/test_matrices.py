@@ -224,6 +224,7 @@ def body_for(
         ("POST", "/api/v1/handoffs/{handoff_id:uuid}/accept"): {},
         ("POST", "/api/v1/handoffs/{handoff_id:uuid}/done"): {},
         ("POST", "/api/v1/handoffs/{handoff_id:uuid}/decline"): {},
+        ("PUT", "/api/v1/reports/weekly-review"): None,
     }
     if method in ("GET", "DELETE"):
         return None
