@@ -195,8 +195,20 @@ def listen(sync_seconds: float) -> None:
     help="How often the timer scheduler claims due timers (default FRONTDESK_TIMER_TICK_MS; "
     "0: never, for a worker that only runs jobs).",
 )
+@click.option(
+    "--metrics-port",
+    default=0,
+    type=int,
+    envvar="FRONTDESK_WORKER_METRICS_PORT",
+    help="Serve this worker's Prometheus metrics (jobs, SLA timers, deliveries) on this port "
+    "(0: off).",
+)
 def worker(
-    threads: int | None, sweep_seconds: int, poll_tick_seconds: int, timer_seconds: float | None
+    threads: int | None,
+    sweep_seconds: int,
+    poll_tick_seconds: int,
+    timer_seconds: float | None,
+    metrics_port: int,
 ) -> None:
     """Run background jobs from Redis (ingest, deliver, poll, timers) and the timer
     scheduler; stop with SIGTERM or Ctrl-C."""
@@ -214,6 +226,13 @@ def worker(
             "FRONTDESK_REDIS_URL is not set: without Redis, jobs run inside the app process"
         )
     jobs = Jobs(settings)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        from frontdesk.metrics import watch_queues
+
+        watch_queues(jobs)
+        start_http_server(metrics_port)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
