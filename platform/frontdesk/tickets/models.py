@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frontdesk.db import Base, TenantOwned, TenantScoped, utcnow
@@ -60,6 +60,14 @@ class Ticket(TenantOwned, Base):
             postgresql_include=["channel", "priority", "category", "team_id", "assignee_id"],
         ),
         Index("ix_tickets_tenant_closed", "tenant_id", "closed_at"),
+        Index(
+            "ix_tickets_tenant_open",
+            "tenant_id",
+            "created_at",
+            postgresql_include=["channel", "priority", "category", "team_id", "assignee_id"],
+            postgresql_where=text("state IN ('escalated', 'new', 'open', 'pending')"),
+            sqlite_where=text("state IN ('escalated', 'new', 'open', 'pending')"),
+        ),
         UniqueConstraint("tenant_id", "reply_token"),
     )
 

@@ -7,6 +7,7 @@ Create Date: 2026-12-02 08:00:00.000000
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
@@ -43,11 +44,24 @@ INDEXES: tuple[tuple[str, str, list[str], list[str]], ...] = (
 )
 
 
+# Open tickets (the backlog): few of them, scattered over the tenant's history.
+OPEN_WHERE = sa.text("state IN ('escalated', 'new', 'open', 'pending')")
+
+
 def upgrade() -> None:
     for name, table, columns, include in INDEXES:
         op.create_index(name, table, columns, postgresql_include=include)
+    op.create_index(
+        "ix_tickets_tenant_open",
+        "tickets",
+        ["tenant_id", "created_at"],
+        postgresql_include=FILTERS,
+        postgresql_where=OPEN_WHERE,
+        sqlite_where=OPEN_WHERE,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tickets_tenant_open", table_name="tickets")
     for name, table, _, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
