@@ -15,6 +15,7 @@ year; for every small tenant over a month. Each timing is the median of
 
     python bench/reports.py
     python bench/reports.py --large 100000 --small 10 --each 5000 --keep
+    python bench/reports.py --database frontdesk_bench_reports_1a2b3c4d   # time again
 """
 
 from __future__ import annotations
@@ -212,9 +213,23 @@ def _period(days: int) -> ReportFilters:
     return ReportFilters(start=LAST_DAY - dt.timedelta(days=days - 1), end=LAST_DAY)
 
 
+async def _existing_tenants(dsn: str) -> list[tuple[uuid.UUID, int]]:
+    """A kept database's tenants by ticket count, largest first."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT tenant_id, count(*) FROM tickets GROUP BY tenant_id ORDER BY 2 DESC"
+        )
+    finally:
+        await conn.close()
+    return [(row[0], row[1]) for row in rows]
+
+
 async def main(args: argparse.Namespace) -> None:
-    name = f"frontdesk_bench_reports_{uuid.uuid4().hex[:8]}"
-    await _admin(f'CREATE DATABASE "{name}"')
+    reuse = args.database is not None
+    name = args.database or f"frontdesk_bench_reports_{uuid.uuid4().hex[:8]}"
+    if not reuse:
+        await _admin(f'CREATE DATABASE "{name}"')
     url = make_url(normalise_database_url(PG_URL)).set(database=name)
     tmp = Path(tempfile.mkdtemp(prefix="bench-reports-"))
     settings = Settings(
@@ -228,11 +243,16 @@ async def main(args: argparse.Namespace) -> None:
         runtime = Runtime(settings, pool_size=2)
         await runtime.start(worker=False)
         try:
-            tenants = await _sign_up(runtime, 1 + args.small)
-            sizes = [(tenants[0], args.large)] + [(t, args.each) for t in tenants[1:]]
-            started = time.perf_counter()
-            await _fill(_dsn(settings.database_url), sizes)
-            print(f"generated in {time.perf_counter() - started:.0f} s")
+            if reuse:
+                sizes = await _existing_tenants(_dsn(settings.database_url))
+                args.large, args.small, args.each = sizes[0][1], len(sizes) - 1, sizes[-1][1]
+                tenants = [t for t, _ in sizes]
+            else:
+                tenants = await _sign_up(runtime, 1 + args.small)
+                sizes = [(tenants[0], args.large)] + [(t, args.each) for t in tenants[1:]]
+                started = time.perf_counter()
+                await _fill(_dsn(settings.database_url), sizes)
+                print(f"generated in {time.perf_counter() - started:.0f} s")
             large = tenants[0]
             print(f"\nlarge tenant ({args.large:,} tickets over a year), median of {args.repeat}:")
             for label, filters in (
@@ -262,7 +282,7 @@ async def main(args: argparse.Namespace) -> None:
         finally:
             await runtime.close()
     finally:
-        if args.keep:
+        if args.keep or reuse:
             print(f"kept database {name}")
         else:
             await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -279,4 +299,8 @@ if __name__ == "__main__":
     parser.add_argument("--each", type=int, default=10_000, help="tickets per small tenant")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per report")
     parser.add_argument("--keep", action="store_true", help="leave the database for a look")
+    parser.add_argument(
+        "--database",
+        help="time the reports on a database kept by --keep (no new rows; not dropped)",
+    )
     asyncio.run(main(parser.parse_args()))

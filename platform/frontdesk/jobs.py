@@ -252,6 +252,7 @@ class Jobs:
         }
         self._worker: dramatiq.Worker | None = None
         self._alive: threading.Event | None = None
+        self._alive_thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._coalesced: dict[str, float] = {}
 
@@ -340,10 +341,13 @@ class Jobs:
             worker.start()
             self._worker = worker
             if isinstance(self.broker, _RedisBroker):
+                # Marked before this returns, so readiness sees a started worker at once.
+                self.broker.client.set(self._alive_key(), b"1", px=ALIVE_TTL_MS)
                 self._alive = threading.Event()
-                threading.Thread(
+                self._alive_thread = threading.Thread(
                     target=self._say_alive, args=(self._alive,), name="worker-alive", daemon=True
-                ).start()
+                )
+                self._alive_thread.start()
             return worker
 
     def _alive_key(self) -> str:
@@ -354,13 +358,11 @@ class Jobs:
         """A worker process's mark in Redis, renewed while it runs (readiness reads it)."""
         assert isinstance(self.broker, _RedisBroker)
         key = self._alive_key()
-        while True:
+        while not stop.wait(ALIVE_TTL_MS / 3000):
             try:
                 self.broker.client.set(key, b"1", px=ALIVE_TTL_MS)
             except Exception as exc:  # Redis away: the mark lapses, readiness says so
                 log.warning("could not renew the worker's mark: %s", exc)
-            if stop.wait(ALIVE_TTL_MS / 3000):
-                break
         try:
             self.broker.client.delete(key)
         except Exception as exc:
@@ -377,8 +379,11 @@ class Jobs:
     def stop_worker(self) -> None:
         with self._lock:
             if self._alive is not None:
+                # The mark is gone when this returns.
                 self._alive.set()
-                self._alive = None
+                if self._alive_thread is not None:
+                    self._alive_thread.join(timeout=5)
+                self._alive = self._alive_thread = None
             if self._worker is not None:
                 self._worker.stop()
                 self._worker = None
