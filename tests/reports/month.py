@@ -85,17 +85,19 @@ class Spec:
         return None
 
 
-def month(seed: int = 11) -> list[Spec]:
+def month(seed: int = 11, count: int = 16) -> list[Spec]:
+    """``count`` tickets: the last two just before and just after the month."""
     rng = random.Random(seed)
     specs = []
     days = [START + dt.timedelta(days=d) for d in range(28)]
-    for i in range(22):
+    before, after = count - 2, count - 1
+    for i in range(count):
         created = dt.datetime.combine(
-            days[i * 28 // 22], dt.time(7 + (i * 5) % 14, (i * 7) % 60), SHANGHAI
+            days[i * 28 // count], dt.time(7 + (i * 5) % 14, (i * 7) % 60), SHANGHAI
         )
-        if i == 20:  # before the period, resolved in it
+        if i == before:  # resolved in the period
             created = dt.datetime(2026, 10, 30, 16, 0, tzinfo=SHANGHAI)
-        if i == 21:  # after it
+        if i == after:
             created = dt.datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
         s = Spec(
             created=created,
@@ -106,7 +108,7 @@ def month(seed: int = 11) -> list[Spec]:
             team="engineering" if i % 6 == 0 else "front-line",
             assigned=i % 2 == 0,
         )
-        if (i % 7 != 6 or i == 20) and i != 21:
+        if (i % 7 != 6 or i == before) and i != after:
             s.reply = created + dt.timedelta(minutes=rng.randint(1, 30 * 60))
             t = s.reply
             if i % 4 == 2:
@@ -118,7 +120,7 @@ def month(seed: int = 11) -> list[Spec]:
                 if i % 6 == 1:
                     s.reopened.append(s.resolved[-1] + dt.timedelta(hours=2))
                     s.resolved.append(s.reopened[-1] + dt.timedelta(hours=3))
-        if i % 5 == 1 and i < 20:
+        if i % 5 == 1 and i < before:
             asked = created + dt.timedelta(hours=1)
             done = asked + dt.timedelta(minutes=rng.randint(30, 30 * 60)) if i % 10 == 1 else None
             s.handoff = (asked, done)
