@@ -105,9 +105,10 @@ def hbar_chart(title: str, bars: Sequence[tuple[str, float, str]], *, top_value:
     for i, (label, value, shown) in enumerate(bars):
         by = top + i * row
         w = plot_w * value / top_value if top_value else 0
+        shown_label = label if len(label) <= 42 else label[:41] + "…"
         parts.append(
             f'<text x="{left - 6}" y="{by + 14}" text-anchor="end" font-size="11">'
-            f"{escape(label[:42])}</text>"
+            f"<title>{escape(label)}</title>{escape(shown_label)}</text>"
             f'<rect x="{left}" y="{by + 3}" width="{w:.1f}" height="{row - 8}" '
             f'fill="{PALETTE[1]}"/>'
             f'<text x="{left + w + 4:.1f}" y="{by + 14}" font-size="11">{escape(shown)}</text>'
