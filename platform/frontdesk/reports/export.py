@@ -48,7 +48,7 @@ def rows(report: Report) -> Iterator[Row]:
         yield ("satisfaction", "all", "status", "no data")
     else:
         yield ("satisfaction", "all", "responses", s.responses)
-        yield ("satisfaction", "all", "resolved", s.resolved)
+        yield ("satisfaction", "all", "asked", s.asked)
         if s.response_rate is not None:
             yield ("satisfaction", "all", "response_rate", round(s.response_rate, 4))
         if s.average is not None:

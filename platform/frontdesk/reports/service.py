@@ -19,10 +19,10 @@ Which rows count:
 - SLA attainment: clocks started in the period that are settled, per metric
   and policy (target): met within the target, or breached (a breach fired,
   or met later than the target).
-- satisfaction: tickets resolved in the period (``tickets.satisfaction_score``,
-  1–5, once the follow-up surveys store it; until then "no data").
-- phone answer: calls started in the period (``phone_calls.started_at`` and
-  ``answered_at``, once the phone channel stores them; until then "no data").
+- satisfaction: surveys sent in the period (the follow-ups' ``surveys`` table,
+  ``score`` 1–5 once answered; until that domain is installed, "no data").
+- phone answer: inbound calls that rang in the period (the phone channel's
+  ``calls`` table, ``started_at`` and ``answered_at``; until then "no data").
 - hand-offs: requested in the period, per target team; their time is wall
   time from the request to done.
 """
@@ -116,7 +116,8 @@ class SlaTarget(msgspec.Struct, frozen=True, kw_only=True):
 
 class Satisfaction(msgspec.Struct, frozen=True, kw_only=True):
     available: bool
-    resolved: int = 0
+    # surveys sent in the period, and answered
+    asked: int = 0
     responses: int = 0
     response_rate: float | None = None
     average: float | None = None
@@ -352,7 +353,7 @@ async def build_report(session: AsyncSession, f: ReportFilters) -> Report:
         resolution=clock_times["resolution"],
         sla=await _sla(session, narrow, start, end),
         satisfaction=await _satisfaction(session, narrow, start, end),
-        phone_answer=await _phone_answer(session, sql, start, end),
+        phone_answer=await _phone_answer(session, sql, narrow, start, end),
         categories=_top(categories),
         tags=await _tags(session, sql, created),
         handoffs=await _handoffs(session, sql, narrow, start, end),
@@ -454,41 +455,58 @@ async def _sla(
     return out
 
 
-def _satisfaction_column() -> Any:
-    """``tickets.satisfaction_score`` once the follow-up surveys add it to the model."""
-    return Ticket.__table__.c.get("satisfaction_score")
+def _foreign(name: str, *columns: str) -> Any:
+    """Another domain's table the report reads, once that domain is installed."""
+    if name not in Base.metadata.tables:
+        return None
+    return table(name, *(column(c) for c in ("tenant_id", "ticket_id", *columns)))
 
 
 async def _satisfaction(
     session: AsyncSession, narrow: list[ColumnElement[bool]], start: dt.datetime, end: dt.datetime
 ) -> Satisfaction:
-    score = _satisfaction_column()
-    if score is None:
+    """Surveys sent in the period (the follow-ups' ``surveys``: ``score`` 1–5 once answered)."""
+    surveys = _foreign("surveys", "score", "created_at")
+    if surveys is None:
         return Satisfaction(available=False)
-    where = [Ticket.resolved_at >= start, Ticket.resolved_at < end, *narrow]
-    resolved = await session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
+    # Not an ORM entity: the tenant is named here (row-level security checks it again).
+    tenant_id = session_tenant(session.sync_session)
     rows = await session.execute(
-        select(score, func.count()).where(*where, score.is_not(None)).group_by(score)
+        select(surveys.c.score, func.count())
+        .where(
+            surveys.c.tenant_id == tenant_id,
+            surveys.c.created_at >= start,
+            surveys.c.created_at < end,
+            *_on_tickets(surveys.c, narrow),
+        )
+        .group_by(surveys.c.score)
     )
-    distribution = {int(s): int(n) for s, n in rows}
+    counts = {s: int(n) for s, n in rows}
+    asked = sum(counts.values())
+    distribution = {int(s): n for s, n in counts.items() if s is not None}
     responses = sum(distribution.values())
     return Satisfaction(
         available=True,
-        resolved=resolved,
+        asked=asked,
         responses=responses,
-        response_rate=responses / resolved if resolved else None,
+        response_rate=responses / asked if asked else None,
         average=sum(s * n for s, n in distribution.items()) / responses if responses else None,
         distribution={s: distribution.get(s, 0) for s in range(1, 6)},
     )
 
 
 async def _phone_answer(
-    session: AsyncSession, sql: _Sql, start: dt.datetime, end: dt.datetime
+    session: AsyncSession,
+    sql: _Sql,
+    narrow: list[ColumnElement[bool]],
+    start: dt.datetime,
+    end: dt.datetime,
 ) -> PhoneAnswer:
-    """Calls answered within 15 s, from ``phone_calls`` once the phone channel adds it."""
-    if "phone_calls" not in Base.metadata.tables:
+    """Inbound calls that rang in the period, answered within 15 s (the phone channel's
+    ``calls``: ``started_at`` when it rang, ``answered_at`` unless missed)."""
+    calls = _foreign("calls", "direction", "started_at", "answered_at")
+    if calls is None:
         return PhoneAnswer(available=False)
-    calls = table("phone_calls", column("tenant_id"), column("started_at"), column("answered_at"))
     tenant_id = session_tenant(session.sync_session)
     waited = sql.seconds_between(calls.c.answered_at, calls.c.started_at)
     row = (
@@ -499,8 +517,10 @@ async def _phone_answer(
                 func.sum(case((waited <= PHONE_ANSWER_SECONDS, 1), else_=0)),
             ).where(
                 calls.c.tenant_id == tenant_id,
+                calls.c.direction == "inbound",
                 calls.c.started_at >= start,
                 calls.c.started_at < end,
+                *_on_tickets(calls.c, narrow),
             )
         )
     ).one()
