@@ -12,8 +12,10 @@ from litestar import Litestar, Response, Router, get
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy import text
 
 from frontdesk import __version__
@@ -21,6 +23,8 @@ from frontdesk.api.deps import DEPENDENCIES
 from frontdesk.api.problems import EXCEPTION_HANDLERS
 from frontdesk.channels.registry import Registry
 from frontdesk.config import Settings, load_settings
+from frontdesk.logs import RequestLogMiddleware
+from frontdesk.metrics import PREFIX
 from frontdesk.runtime import Runtime
 
 log = logging.getLogger("frontdesk")
@@ -34,7 +38,11 @@ def healthz() -> dict[str, str]:
 
 @get("/readyz", include_in_schema=False)
 async def readyz(state: State) -> Response[dict[str, object]]:
-    """The process can serve: the database answers (readiness)."""
+    """The process can serve: the database and Redis answer (readiness, 503 if not).
+
+    Workers are reported too: none alive leaves the app serving (what arrives
+    is stored and waits for them) but says ``degraded``, for an alert.
+    """
     runtime: Runtime = state.runtime
     checks: dict[str, str] = {}
     try:
@@ -43,11 +51,28 @@ async def readyz(state: State) -> Response[dict[str, object]]:
         checks["database"] = "ok"
     except Exception as exc:  # readiness reports, it does not raise
         checks["database"] = f"error: {type(exc).__name__}"
-    ok = all(v == "ok" for v in checks.values())
-    return Response(
-        {"status": "ok" if ok else "unavailable", "checks": checks},
-        status_code=200 if ok else 503,
-    )
+    workers = 0
+    if runtime.jobs.in_process:
+        checks["redis"] = "not configured"
+        workers = runtime.jobs.live_workers()
+    else:
+        try:
+            workers = await asyncio.wait_for(asyncio.to_thread(runtime.jobs.live_workers), 5)
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+    checks["workers"] = f"{workers} alive" if workers else "none alive"
+    ok = all(checks[k] in ("ok", "not configured") for k in ("database", "redis"))
+    status = "unavailable" if not ok else "ok" if workers else "degraded"
+    return Response({"status": status, "checks": checks}, status_code=200 if ok else 503)
+
+
+class MetricsController(PrometheusController):
+    """Prometheus' scrape target. Operators' figures with no tenant data in them;
+    keep it on the internal network (see infra/README.md)."""
+
+    path = "/metrics"
+    include_in_schema = False
 
 
 def adapter_routers(registry: Registry) -> list[Router]:
@@ -100,6 +125,7 @@ def create_app(
     from frontdesk.privacy.endpoints import CONTROLLERS as PRIVACY
     from frontdesk.quotas.endpoints import CONTROLLERS as QUOTAS
     from frontdesk.realtime.endpoints import inbox_socket
+    from frontdesk.reports.endpoints import CONTROLLERS as REPORTS
     from frontdesk.routing.endpoints import CONTROLLERS as ROUTING
     from frontdesk.tenancy.endpoints import CONTROLLERS as TENANCY
     from frontdesk.tickets.endpoints import CONTROLLERS as TICKETS
@@ -152,12 +178,24 @@ def create_app(
             *INCIDENTS,
             *FOLLOWUPS,
             *CANNED,
+            *REPORTS,
             inbox_socket,
+            MetricsController,
             web_router(),
             *adapter_routers(registry),
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            RequestLogMiddleware,
+            PrometheusConfig(
+                app_name="frontdesk",
+                prefix=PREFIX,
+                group_path=True,
+                exclude=["^/metrics", "^/healthz", "^/readyz"],
+                scopes={ScopeType.HTTP},
+            ).middleware,
+        ],
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

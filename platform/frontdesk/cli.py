@@ -95,8 +95,11 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from frontdesk.app import create_app
+    from frontdesk.logs import configure_logging
 
-    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+    configure_logging()
+    # Our JSON lines, with one access line per request from the app (request ids).
+    uvicorn.run(create_app(_settings()), host=host, port=port, log_config=None, access_log=False)
 
 
 @main.command()
@@ -192,8 +195,20 @@ def listen(sync_seconds: float) -> None:
     help="How often the timer scheduler claims due timers (default FRONTDESK_TIMER_TICK_MS; "
     "0: never, for a worker that only runs jobs).",
 )
+@click.option(
+    "--metrics-port",
+    default=0,
+    type=int,
+    envvar="FRONTDESK_WORKER_METRICS_PORT",
+    help="Serve this worker's Prometheus metrics (jobs, SLA timers, deliveries) on this port "
+    "(0: off).",
+)
 def worker(
-    threads: int | None, sweep_seconds: int, poll_tick_seconds: int, timer_seconds: float | None
+    threads: int | None,
+    sweep_seconds: int,
+    poll_tick_seconds: int,
+    timer_seconds: float | None,
+    metrics_port: int,
 ) -> None:
     """Run background jobs from Redis (ingest, deliver, poll, timers) and the timer
     scheduler; stop with SIGTERM or Ctrl-C."""
@@ -202,13 +217,22 @@ def worker(
     import time
 
     from frontdesk.jobs import Jobs
+    from frontdesk.logs import configure_logging
 
+    configure_logging()
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException(
             "FRONTDESK_REDIS_URL is not set: without Redis, jobs run inside the app process"
         )
     jobs = Jobs(settings)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        from frontdesk.metrics import watch_queues
+
+        watch_queues(jobs)
+        start_http_server(metrics_port)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -52,6 +52,9 @@ _REGISTRY: dict[str, JobSpec] = {}
 
 # How long a coalesced job's mark holds back new sends if the job never starts.
 COALESCE_MS = 10_000
+# A worker process's "alive" mark in Redis: renewed every third of this.
+ALIVE_PREFIX = "worker-alive"
+ALIVE_TTL_MS = 30_000
 
 
 def job(
@@ -84,6 +87,7 @@ def _import_job_modules() -> None:
     # Every module that declares jobs, so any process knows every job by name.
     import frontdesk.auth.tasks
     import frontdesk.channels.tasks
+    import frontdesk.reports.weekly
     import frontdesk.routing.tasks
     import frontdesk.timers.tasks  # noqa: F401
 
@@ -171,7 +175,12 @@ class _RuntimeMiddleware(Middleware):
 
 def _wrap(spec: JobSpec) -> Callable[..., Awaitable[None]]:
     async def run(**kwargs: Any) -> None:
-        await spec.fn(worker_runtime(), **kwargs)
+        from frontdesk.logs import JOB_FIELDS, bound
+        from frontdesk.metrics import timed_job
+
+        ids = {k: kwargs[k] for k in JOB_FIELDS if k in kwargs}
+        with bound(job=spec.name, **ids), timed_job(spec.name):
+            await spec.fn(worker_runtime(), **kwargs)
 
     run.__name__ = spec.name
     run.__module__ = spec.fn.__module__
@@ -244,6 +253,8 @@ class Jobs:
             for spec in _REGISTRY.values()
         }
         self._worker: dramatiq.Worker | None = None
+        self._alive: threading.Event | None = None
+        self._alive_thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._coalesced: dict[str, float] = {}
 
@@ -322,6 +333,15 @@ class Jobs:
             count += int(client.delete(name))
         return count
 
+    def queue_depths(self) -> dict[str, int]:
+        """Messages waiting in every declared queue (``/metrics``)."""
+        queues = sorted(self.broker.get_declared_queues())
+        if isinstance(self.broker, StubBroker):
+            return {q: self.broker.queues[q].qsize() for q in queues if q in self.broker.queues}
+        assert isinstance(self.broker, _RedisBroker)
+        client = self.broker.client
+        return {q: int(client.llen(f"{self.broker.namespace}:{q}")) for q in queues}
+
     def requeue_dead_workers(self) -> None:
         """Give the unacknowledged jobs of workers silent past the heartbeat timeout back
         to their queues (Redis only; ``frontdesk worker`` calls this periodically).
@@ -337,10 +357,50 @@ class Jobs:
             worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=100)
             worker.start()
             self._worker = worker
+            if isinstance(self.broker, _RedisBroker):
+                # Marked before this returns, so readiness sees a started worker at once.
+                self.broker.client.set(self._alive_key(), b"1", px=ALIVE_TTL_MS)
+                self._alive = threading.Event()
+                self._alive_thread = threading.Thread(
+                    target=self._say_alive, args=(self._alive,), name="worker-alive", daemon=True
+                )
+                self._alive_thread.start()
             return worker
+
+    def _alive_key(self) -> str:
+        assert isinstance(self.broker, _RedisBroker)
+        return f"{self.broker.namespace}:{ALIVE_PREFIX}:{self.broker.broker_id}"
+
+    def _say_alive(self, stop: threading.Event) -> None:
+        """A worker process's mark in Redis, renewed while it runs (readiness reads it)."""
+        assert isinstance(self.broker, _RedisBroker)
+        key = self._alive_key()
+        while not stop.wait(ALIVE_TTL_MS / 3000):
+            try:
+                self.broker.client.set(key, b"1", px=ALIVE_TTL_MS)
+            except Exception as exc:  # Redis away: the mark lapses, readiness says so
+                log.warning("could not renew the worker's mark: %s", exc)
+        try:
+            self.broker.client.delete(key)
+        except Exception as exc:
+            log.warning("could not remove the worker's mark: %s", exc)
+
+    def live_workers(self) -> int:
+        """Worker processes alive: this one's threads in-process, else marks in Redis."""
+        if isinstance(self.broker, StubBroker):
+            return 1 if self._worker is not None else 0
+        assert isinstance(self.broker, _RedisBroker)
+        pattern = f"{self.broker.namespace}:{ALIVE_PREFIX}:*"
+        return sum(1 for _ in self.broker.client.scan_iter(match=pattern, count=500))
 
     def stop_worker(self) -> None:
         with self._lock:
+            if self._alive is not None:
+                # The mark is gone when this returns.
+                self._alive.set()
+                if self._alive_thread is not None:
+                    self._alive_thread.join(timeout=5)
+                self._alive = self._alive_thread = None
             if self._worker is not None:
                 self._worker.stop()
                 self._worker = None

@@ -90,6 +90,9 @@ class Runtime:
         """Check the database role; without Redis, start in-process workers and
         the timer scheduler (the embedded demo is one process)."""
         await self.db.check_app_role()
+        from frontdesk.metrics import watch_queues
+
+        watch_queues(self.jobs)
         if worker if worker is not None else (self._owns_jobs and self.jobs.in_process):
             self.jobs.start_worker(threads=self.settings.worker_threads)
             self._scheduler = asyncio.create_task(self._schedule_forever())

@@ -283,6 +283,7 @@ def body_for(
         ("PUT", "/api/v1/followup-settings"): {"follow_up_hours": 12},
         ("POST", "/api/v1/canned-replies"): {"title": f"c-{u}", "body": "Hi {{agent.name}}"},
         ("PATCH", "/api/v1/canned-replies/{reply_id:uuid}"): {"body": "Hello again"},
+        ("PUT", "/api/v1/reports/weekly-review"): None,
     }
     if method in ("GET", "DELETE"):
         return None

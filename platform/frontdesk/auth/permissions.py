@@ -41,6 +41,8 @@ class Permission(StrEnum):
     SSO_MANAGE = "sso.manage"
     # The tenant's canned replies (话术库); every ticket reader may use them.
     CANNED_REPLIES_MANAGE = "canned_replies.manage"
+    # Reports and their exports (every ticket's figures, whatever the team).
+    REPORTS_READ = "reports.read"
 
 
 P = Permission

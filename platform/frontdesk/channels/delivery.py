@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk import metrics
 from frontdesk.channels import service as channels
 from frontdesk.channels import threading
 from frontdesk.channels.adapter import ChannelAdapter
@@ -227,6 +228,7 @@ async def _record(
             )
             return
         delivery.last_error = receipt.error
+        metrics.DELIVERY_ATTEMPTS_FAILED.labels(message.channel).inc()
         if receipt.retryable and attempt < runtime.settings.delivery_max_attempts:
             wait_ms = max(_backoff_ms(runtime, attempt), int((receipt.retry_after or 0) * 1000))
             delivery.next_attempt_at = now + dt.timedelta(milliseconds=wait_ms)
@@ -241,6 +243,7 @@ async def _record(
             return
         delivery.status = "failed"
         delivery.next_attempt_at = None
+        metrics.DELIVERY_FAILURES.labels(message.channel).inc()
         message.meta = {
             **message.meta,
             "delivery": "failed",

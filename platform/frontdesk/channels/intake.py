@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,6 +19,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from frontdesk import metrics
 from frontdesk.attachments import service as attachments
 from frontdesk.channels import service as channels
 from frontdesk.channels.adapter import ChannelAdapter
@@ -271,7 +273,10 @@ async def receive(runtime: Runtime, token: str, request: InboundRequest) -> Webh
             )
     rows = event_rows(target.cipher, target.tenant_id, target.channel_id, parsed)
     if rows:
-        await intake.store(target.tenant_id, rows)
+        stored = set(await intake.store(target.tenant_id, rows))
+        kinds = Counter(row["kind"] for row in rows if row["id"] in stored)
+        for kind, n in kinds.items():
+            metrics.INTAKE.labels(target.channel.kind, kind).inc(n)
     return parsed.reply or ACCEPTED
 
 

@@ -27,6 +27,7 @@ class Handoff(TenantOwned, Base):
         Index("ix_handoffs_tenant_ticket", "tenant_id", "ticket_id"),
         Index("ix_handoffs_tenant_team", "tenant_id", "team_id"),
         Index("ix_handoffs_tenant_from_team", "tenant_id", "from_team_id"),
+        Index("ix_handoffs_tenant_created", "tenant_id", "created_at"),
     )
 
     ticket_id: Mapped[uuid.UUID]

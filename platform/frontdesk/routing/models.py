@@ -66,6 +66,27 @@ class TicketSla(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
         # The inbox's "breaching" view (migration 0010).
         Index("ix_ticket_slas_tenant_state_due", "tenant_id", "state", "due_at"),
+        # Reports (migration 0014).
+        Index(
+            "ix_ticket_slas_tenant_metric_met",
+            "tenant_id",
+            "metric",
+            "met_at",
+            postgresql_include=["state", "consumed_seconds"],
+        ),
+        Index(
+            "ix_ticket_slas_tenant_started",
+            "tenant_id",
+            "started_at",
+            postgresql_include=[
+                "metric",
+                "policy",
+                "state",
+                "target_seconds",
+                "consumed_seconds",
+                "breached_at",
+            ],
+        ),
     )
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -37,6 +37,7 @@ import msgspec
 from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk import metrics
 from frontdesk.clock import now as clock_now
 from frontdesk.errors import InvalidInput
 from frontdesk.routing.calendar import (
@@ -453,6 +454,7 @@ async def start_clocks(session: AsyncSession, routed: Sequence[tuple[Ticket, str
             clock = _new_clock(ticket, metric, policy, target, calendar, now)
             session.add(clock)
             _arm(session, clock, calendar, now)
+            metrics.SLA_CLOCKS_STARTED.labels(metric.value).inc()
             if ticket.state == TicketState.PENDING.value:
                 await timers.cancel(session, _stop(clock, calendar, now, PAUSED))
     await session.flush()
@@ -497,6 +499,7 @@ async def customer_wrote(session: AsyncSession, tickets: Sequence[Ticket]) -> No
             clock.consumed_seconds = 0.0
             clock.warned_at = clock.breached_at = clock.met_at = None
         _arm(session, clock, calendar, now)
+        metrics.SLA_CLOCKS_STARTED.labels(clock.metric).inc()
     await session.flush()
 
 
@@ -632,10 +635,12 @@ async def _fire(session: AsyncSession, fired: list[timers.FiredTimer], *, breach
         if breach:
             clock.breached_at = now
             clock.breach_timer_id = None
+            metrics.SLA_BREACHES.labels(clock.metric).inc()
         else:
             clock.warned_at = now
             clock.warning_timer_id = None
             _schedule_breach(session, clock)
+            metrics.SLA_WARNINGS.labels(clock.metric).inc()
         fired_clocks.append(clock)
         events.append(
             (

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frontdesk.db import Base, TenantOwned, TenantScoped, utcnow
@@ -52,6 +52,28 @@ class Ticket(TenantOwned, Base):
         Index("ix_tickets_tenant_team_id", "tenant_id", "team_id", "id"),
         Index("ix_tickets_tenant_priority_id", "tenant_id", "priority", "id"),
         Index("ix_tickets_tenant_channel_id", "tenant_id", "channel", "id"),
+        # Reports: a tenant's tickets created or resolved in a period (migration 0014).
+        Index(
+            "ix_tickets_tenant_created",
+            "tenant_id",
+            "created_at",
+            postgresql_include=["channel", "priority", "category", "team_id", "assignee_id"],
+        ),
+        Index(
+            "ix_tickets_tenant_resolved",
+            "tenant_id",
+            "resolved_at",
+            postgresql_include=["channel", "priority", "category", "team_id", "assignee_id"],
+        ),
+        Index("ix_tickets_tenant_closed", "tenant_id", "closed_at"),
+        Index(
+            "ix_tickets_tenant_open",
+            "tenant_id",
+            "created_at",
+            postgresql_include=["channel", "priority", "category", "team_id", "assignee_id"],
+            postgresql_where=text("state IN ('escalated', 'new', 'open', 'pending')"),
+            sqlite_where=text("state IN ('escalated', 'new', 'open', 'pending')"),
+        ),
         UniqueConstraint("tenant_id", "reply_token"),
     )
 
@@ -125,6 +147,7 @@ class TicketEvent(TenantOwned, Base):
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
         ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
         Index("ix_ticket_events_tenant_ticket", "tenant_id", "ticket_id", "id"),
+        Index("ix_ticket_events_tenant_kind_created", "tenant_id", "kind", "created_at"),
     )
 
     ticket_id: Mapped[uuid.UUID]

@@ -1,0 +1,1 @@
+"""Reports: the figures a support lead reviews every week, computed in SQL."""
