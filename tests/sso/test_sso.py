@@ -26,6 +26,15 @@ def reason(r: httpx.Response) -> str:
     return value
 
 
+def into_console(r: httpx.Response) -> bool:
+    """A callback that signed the browser in: on to the inbox with a session cookie."""
+    return (
+        r.status_code == 303
+        and r.headers["location"] == "/app/inbox"
+        and "fd_session=fds_" in r.headers.get("set-cookie", "")
+    )
+
+
 async def audit(client: httpx.AsyncClient, t: SsoTenant, action: str) -> list[dict[str, Any]]:
     r = await client.get(
         "/api/v1/audit-log", headers=t.tenant.admin.headers, params={"action": action}
@@ -35,7 +44,7 @@ async def audit(client: httpx.AsyncClient, t: SsoTenant, action: str) -> list[di
     return [i for i in items if i["id"] > t.audit_after]
 
 
-async def test_a_verified_user_signs_in_and_gets_working_tokens(
+async def test_a_verified_user_signs_in_to_the_console(
     client: httpx.AsyncClient, provider: Provider, sso_tenant: SsoTenant
 ) -> None:
     provider.behaviour.person = person(sso_tenant.agent.email.upper())
@@ -50,20 +59,24 @@ async def test_a_verified_user_signs_in_and_gets_working_tokens(
     async with httpx.AsyncClient(verify=BROWSER_TLS) as browser:
         back = urlsplit((await browser.get(start.headers["location"])).headers["location"])
     r = await client.get(f"{back.path}?{back.query}")
-    assert r.status_code == 200, r.text
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "/app/inbox"
     assert r.headers["cache-control"] == "no-store"
-    tokens = r.json()
-    me = await client.get(
-        "/api/v1/auth/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
-    )
-    assert me.status_code == 200, me.text
-    assert me.json()["user"]["id"] == str(sso_tenant.agent.user_id)
-    refreshed = await client.post(
-        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
-    )
-    assert refreshed.status_code == 200
+    assert "access_token" not in r.text
+    # The console's own session cookie, as its password sign-in sets it.
+    cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith("fd_session="))
+    assert cookie.startswith("fd_session=fds_")
+    assert "HttpOnly" in cookie and "path=/;" in cookie.lower()
+    assert "samesite=lax" in cookie.lower()
+    inbox = await client.get("/app/inbox")
+    assert inbox.status_code == 200, inbox.text
+    assert f'data-user="{sso_tenant.agent.user_id}"' in inbox.text
+    assert '<span class="me">Agent</span>' in inbox.text
     [entry] = await audit(client, sso_tenant, "sso.signed_in")
     assert entry["subject_id"] == str(sso_tenant.agent.user_id)
+    [started] = await audit(client, sso_tenant, "web_session.started")
+    assert started["subject_id"] == str(sso_tenant.agent.user_id)
+    assert started["data"]["method"] == "sso"
     assert "fd_sso" not in client.cookies
 
 
@@ -120,7 +133,7 @@ async def test_a_replayed_code_is_refused(
 ) -> None:
     provider.behaviour.person = person(sso_tenant.agent.email)
     callback = await through_provider(client, sso_tenant.slug)
-    assert (await client.get(callback)).status_code == 200
+    assert into_console(await client.get(callback))
     # The same callback again: its state is used up.
     assert reason(await client.get(callback)) == "state_used"
     # The old code with a fresh sign-in's state: the provider will not take it twice.
@@ -159,7 +172,7 @@ async def test_a_bad_signature_wrong_issuer_audience_expiry_or_nonce_is_refused(
     # not in the key set we hold, so it is fetched again): the agent gets in.
     provider.behaviour = Behaviour(person=person(sso_tenant.agent.email))
     provider.rotate_key()
-    assert (await sso_sign_in(client, sso_tenant.slug)).status_code == 200
+    assert into_console(await sso_sign_in(client, sso_tenant.slug))
 
 
 async def test_an_unverified_email_matching_a_user_is_refused_never_merged(
@@ -185,13 +198,11 @@ async def test_unknown_users_only_with_just_in_time_creation(
     provider.behaviour.person = person(newcomer)
     assert reason(await sso_sign_in(client, sso_tenant.slug)) == "unknown_user"
     await configure(client, sso_tenant, provider, jit_enabled=True, jit_role="engineer")
-    r = await sso_sign_in(client, sso_tenant.slug)
-    assert r.status_code == 200, r.text
-    me = await client.get(
-        "/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
-    )
-    assert me.json()["user"]["email"] == newcomer
-    assert me.json()["user"]["role"] == "engineer"
+    assert into_console(await sso_sign_in(client, sso_tenant.slug))
+    users = await client.get("/api/v1/users", headers=sso_tenant.tenant.admin.headers)
+    [created] = [u for u in users.json()["items"] if u["email"] == newcomer]
+    assert created["role"] == "engineer"
+    assert f'data-user="{created["id"]}"' in (await client.get("/app/inbox")).text
     # No password was set: a password sign-in cannot get in.
     login = await client.post(
         "/api/v1/auth/login",
@@ -223,7 +234,49 @@ async def test_sso_required_refuses_password_sign_in_but_the_break_glass_admin(
     )
     assert admin_login.status_code == 200
     provider.behaviour.person = person(sso_tenant.agent.email)
-    assert (await sso_sign_in(client, sso_tenant.slug)).status_code == 200
+    assert into_console(await sso_sign_in(client, sso_tenant.slug))
+
+
+async def test_the_console_sign_in_page_offers_sso_and_refuses_passwords_when_required(
+    client: httpx.AsyncClient, provider: Provider, sso_tenant: SsoTenant
+) -> None:
+    link = f'href="/sso/{sso_tenant.slug}/login"'
+    offered = await client.get("/app/login", params={"tenant": sso_tenant.slug})
+    assert offered.status_code == 200
+    assert link in offered.text and "Sign in with SSO" in offered.text
+    assert "single sign-on" not in offered.text
+    assert link not in (await client.get("/app/login")).text
+    unknown = await client.get("/app/login", params={"tenant": f"{sso_tenant.slug}-nobody"})
+    assert unknown.status_code == 200 and "/sso/" not in unknown.text
+
+    admin = sso_tenant.tenant.admin
+    await configure(
+        client, sso_tenant, provider, sso_required=True, break_glass_user_id=str(admin.user_id)
+    )
+    required = await client.get("/app/login", params={"tenant": sso_tenant.slug})
+    assert link in required.text and "signs in through single sign-on" in required.text
+    agent = sso_tenant.agent
+    refused = await client.post(
+        "/app/login", data={"tenant": agent.slug, "email": agent.email, "password": PASSWORD}
+    )
+    assert refused.status_code == 401
+    assert 'role="alert"' in refused.text and "signs in through single sign-on" in refused.text
+    assert link in refused.text
+    assert "fd_session" not in client.cookies
+    assert await audit(client, sso_tenant, "web_session.started") == []
+    # A wrong password still reads as one: the SSO message needs the right password.
+    wrong = await client.post(
+        "/app/login", data={"tenant": agent.slug, "email": agent.email, "password": "nope"}
+    )
+    assert wrong.status_code == 401 and "Wrong company, email or password" in wrong.text
+    # The break-glass admin keeps the password form.
+    kept = await client.post(
+        "/app/login", data={"tenant": admin.slug, "email": admin.email, "password": PASSWORD}
+    )
+    assert kept.status_code == 303 and kept.headers["location"] == "/app/inbox"
+    [started] = await audit(client, sso_tenant, "web_session.started")
+    assert started["subject_id"] == str(admin.user_id)
+    assert started["data"]["method"] == "password"
 
 
 async def test_settings_need_the_permission_and_keep_the_secret_hidden(
@@ -250,7 +303,7 @@ async def test_settings_need_the_permission_and_keep_the_secret_hidden(
     assert stored is not None and stored.startswith("fd1.")
     assert sso_tenant.client.client_secret not in stored
     provider.behaviour.person = person(agent.email)
-    assert (await sso_sign_in(client, sso_tenant.slug)).status_code == 200
+    assert into_console(await sso_sign_in(client, sso_tenant.slug))
     not_https = await client.put(
         "/api/v1/sso",
         headers=admin.headers,
@@ -261,5 +314,7 @@ async def test_settings_need_the_permission_and_keep_the_secret_hidden(
     assert (await client.delete("/api/v1/sso", headers=admin.headers)).status_code == 204
     assert (await client.get("/api/v1/sso", headers=admin.headers)).status_code == 404
     assert (await client.get(f"/sso/{sso_tenant.slug}/login")).status_code == 404
+    page = await client.get("/app/login", params={"tenant": sso_tenant.slug})
+    assert "/sso/" not in page.text
     [removed] = await audit(client, sso_tenant, "sso.removed")
     assert removed["actor_user_id"] == str(admin.user_id)

@@ -313,11 +313,6 @@ async def _issue_pair(session: AsyncSession, runtime: Runtime, user: User) -> To
     return TokenPair(access, refresh, "Bearer", minutes * 60)
 
 
-async def issue_token_pair(session: AsyncSession, runtime: Runtime, user: User) -> TokenPair:
-    """The tokens a sign-in ends with, whatever proved who the user is (password, SSO)."""
-    return await _issue_pair(session, runtime, user)
-
-
 async def login(
     session: AsyncSession, runtime: Runtime, cipher: TenantCipher, *, email: str, password: str
 ) -> TokenPair:

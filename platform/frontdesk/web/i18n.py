@@ -17,6 +17,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "email": ("Email", "邮箱"),
     "password": ("Password", "密码"),
     "wrong_credentials": ("Wrong company, email or password.", "公司、邮箱或密码错误。"),
+    "sign_in_sso": ("Sign in with SSO", "使用单点登录(SSO)"),
+    "sso_required": (
+        "Your company signs in through single sign-on: use “Sign in with SSO”.",
+        "贵公司使用单点登录:请点击“使用单点登录(SSO)”。",
+    ),
+    "sso_required_note": (
+        "Your company signs in through single sign-on; passwords are for its emergency admin only.",
+        "贵公司使用单点登录;密码登录仅限紧急管理员。",
+    ),
     "inbox": ("Inbox", "收件箱"),
     "admin": ("Admin", "管理"),
     "view.open": ("Open", "未结"),

@@ -27,11 +27,12 @@ from frontdesk.audit import service as audit
 from frontdesk.auth import service as auth
 from frontdesk.auth.models import User
 from frontdesk.auth.permissions import Permission as P
+from frontdesk.auth.sso import policy as sso_policy
 from frontdesk.canned import service as canned
 from frontdesk.channels import service as channels
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import enter_tenant
-from frontdesk.errors import FrontdeskError, InvalidInput, Unauthenticated
+from frontdesk.errors import FrontdeskError, InvalidInput, NotFound, Unauthenticated
 from frontdesk.handoffs import service as handoffs
 from frontdesk.identity import service as identity
 from frontdesk.routing import rules as routing_rules
@@ -47,42 +48,58 @@ from frontdesk.web.render import (
     STATIC,
     Page,
     SignInRequired,
+    enter_console,
     locale_of,
     provide_page,
     render,
     same_origin,
     see_other,
+    session_cookie,
     sign_in_required,
 )
-from frontdesk.web.sessions import (
-    COOKIE,
-    LIFETIME,
-    end_browser_session,
-    start_browser_session,
-)
+from frontdesk.web.sessions import end_browser_session, start_browser_session
 
 PageDep = NamedDependency[Page]
 PAGE_SIZE = 50
 
 
-def _session_cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie:
-    return Cookie(
-        key=COOKIE,
-        value=value,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        max_age=max_age,
-    )
-
-
 # --- sign-in ----------------------------------------------------------------------
 
 
-@get("/app/login", sync_to_thread=False)
-def login_page(request: Request[Any, Any, Any]) -> Response[str]:
-    return render("login.html", locale=locale_of(request))
+async def _login_page(
+    db: AsyncSession,
+    locale: str,
+    slug: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[str]:
+    """The sign-in form; for a known company with SSO, its link (and a note when required)."""
+    choices = sso_policy.SignInChoices(sso=False, sso_required=False)
+    if slug:
+        try:
+            tenant = await get_tenant_by_slug(db, slug)
+        except NotFound:
+            pass
+        else:
+            await enter_tenant(db, tenant.id)
+            choices = await sso_policy.sign_in_choices(db)
+    return render(
+        "login.html",
+        locale=locale,
+        tenant=slug,
+        error=error,
+        sso_url=f"/sso/{slug}/login" if choices.sso else None,
+        sso_required=choices.sso_required,
+        status_code=status_code,
+    )
+
+
+@get("/app/login")
+async def login_page(request: Request[Any, Any, Any], db: Db) -> Response[str]:
+    """``?tenant=<slug>`` names the company: the page then offers its single sign-on."""
+    slug = (request.query_params.get("tenant") or "").strip()
+    return await _login_page(db, locale_of(request), slug)
 
 
 @post("/app/login")
@@ -90,7 +107,15 @@ async def login(request: Request[Any, Any, Any], db: Db, runtime: Rt) -> Respons
     """Password sign-in: starts a browser session. No session yet, so the Origin is checked."""
     locale = locale_of(request)
     if not same_origin(request):
-        return render("login.html", locale=locale, error=True, status_code=403)
+        return render(
+            "login.html",
+            locale=locale,
+            tenant="",
+            error="wrong_credentials",
+            sso_url=None,
+            sso_required=False,
+            status_code=403,
+        )
     form = await request.form()
     slug = str(form.get("tenant", "")).strip()
     email = str(form.get("email", "")).strip()
@@ -99,18 +124,20 @@ async def login(request: Request[Any, Any, Any], db: Db, runtime: Rt) -> Respons
         tenant = await get_tenant_by_slug(db, slug)
         await enter_tenant(db, tenant.id)
         cipher = await load_tenant_cipher(db, runtime.keyring, tenant.id)
+        # The same check as the API's sign-in, SSO required included.
         user = await auth.check_password(db, cipher, email=email, password=password)
         started = await start_browser_session(db, user)
+    except sso_policy.SsoRequired:
+        return await _login_page(db, locale, slug, error="sso_required", status_code=401)
     except FrontdeskError:
-        return render("login.html", locale=locale, error=True, tenant=slug, status_code=401)
-    max_age = int(LIFETIME.total_seconds())
-    return see_other("/app/inbox", cookies=[_session_cookie(request, started.cookie, max_age)])
+        return await _login_page(db, locale, slug, error="wrong_credentials", status_code=401)
+    return enter_console(request, started)
 
 
 @post("/app/logout")
 async def logout(request: Request[Any, Any, Any], db: Db, page: PageDep) -> Redirect:
     await end_browser_session(db, page.signed_in)
-    return see_other("/app/login", cookies=[_session_cookie(request, "", 0)])
+    return see_other("/app/login", cookies=[session_cookie(request, "", 0)])
 
 
 @post("/app/language")

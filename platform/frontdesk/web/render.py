@@ -24,6 +24,8 @@ from frontdesk.web.sessions import (
     COOKIE,
     CSRF_FIELD,
     CSRF_HEADER,
+    LIFETIME,
+    BrowserSession,
     SignedIn,
     authenticate_browser_session,
     check_csrf,
@@ -31,6 +33,7 @@ from frontdesk.web.sessions import (
 )
 
 HERE = Path(__file__).parent
+HOME = "/app/inbox"
 STATIC = HERE / "static"
 
 # No inline script or style, nothing from another origin: stored text that
@@ -153,6 +156,25 @@ def render(
 
 def see_other(path: str, *, cookies: list[Cookie] | None = None) -> Redirect:
     return Redirect(path, status_code=303, cookies=cookies or [], headers=SECURITY_HEADERS)
+
+
+def session_cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie:
+    """The ``fd_session`` cookie; an empty value with ``max_age=0`` removes it."""
+    return Cookie(
+        key=COOKIE,
+        value=value,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=max_age,
+    )
+
+
+def enter_console(request: Request[Any, Any, Any], started: BrowserSession) -> Redirect:
+    """Where every sign-in (password form, SSO callback) ends: the inbox, with the cookie set."""
+    max_age = int(LIFETIME.total_seconds())
+    return see_other(HOME, cookies=[session_cookie(request, started.cookie, max_age)])
 
 
 def sign_in_required(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:

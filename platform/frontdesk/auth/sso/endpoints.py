@@ -30,17 +30,22 @@ from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import utcnow
 from frontdesk.runtime import Runtime
 from frontdesk.tenancy.service import get_tenant, get_tenant_by_slug
+from frontdesk.web.render import enter_console
+from frontdesk.web.sessions import start_browser_session
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-async def finish_sign_in(db: AsyncSession, runtime: Runtime, user: User) -> Response[Any]:
-    """Where a successful SSO callback ends: the user is signed in.
+async def finish_sign_in(
+    db: AsyncSession, request: Request[Any, Any, Any], user: User
+) -> Response[Any]:
+    """Where a successful SSO callback ends: a browser session, and on to the console.
 
-    Today the same token pair a password sign-in returns. With browser
-    sessions this becomes ``return await start_browser_session(db, runtime, user)``.
+    The same session and cookie as the console's password sign-in; the audit
+    entry ``web_session.started`` says ``method: sso``. No token pair: the
+    callback is always a browser's, and API clients use API tokens.
     """
-    return Response(await auth.issue_token_pair(db, runtime, user), headers=NO_STORE)
+    return enter_console(request, await start_browser_session(db, user, method="sso"))
 
 
 async def _config_out(db: AsyncSession, runtime: Runtime, config: SsoConfig) -> SsoConfigOut:
@@ -157,6 +162,7 @@ class SsoController(Controller):
         tenant_id = await _tenant_id(runtime, tenant_slug)
         try:
             response = await self._complete(
+                request,
                 runtime,
                 tenant_id,
                 tenant_slug,
@@ -173,6 +179,7 @@ class SsoController(Controller):
 
     async def _complete(
         self,
+        request: Request[Any, Any, Any],
         runtime: Runtime,
         tenant_id: uuid.UUID,
         slug: str,
@@ -213,7 +220,7 @@ class SsoController(Controller):
             config = await sso.enabled_config(db)
             user = await sso.user_for(db, cipher, config, identity)
             await sso.record_sign_in(db, user, identity)
-            return await finish_sign_in(db, runtime, user)
+            return await finish_sign_in(db, request, user)
 
 
 CONTROLLERS = [SsoConfigController, SsoController]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,19 @@ class SsoRequired(Unauthenticated):
 
 async def tenant_config(session: AsyncSession) -> SsoConfig | None:
     return await session.scalar(select(SsoConfig))
+
+
+class SignInChoices(msgspec.Struct, frozen=True, kw_only=True):
+    """What a tenant's sign-in page offers: its provider, and whether passwords are refused."""
+
+    sso: bool
+    sso_required: bool
+
+
+async def sign_in_choices(session: AsyncSession) -> SignInChoices:
+    config = await tenant_config(session)
+    sso = config is not None and config.enabled
+    return SignInChoices(sso=sso, sso_required=sso and config is not None and config.sso_required)
 
 
 async def check_password_sign_in(session: AsyncSession, user: User) -> None:
