@@ -107,15 +107,7 @@ async def login(request: Request[Any, Any, Any], db: Db, runtime: Rt) -> Respons
     """Password sign-in: starts a browser session. No session yet, so the Origin is checked."""
     locale = locale_of(request)
     if not same_origin(request):
-        return render(
-            "login.html",
-            locale=locale,
-            tenant="",
-            error="wrong_credentials",
-            sso_url=None,
-            sso_required=False,
-            status_code=403,
-        )
+        return await _login_page(db, locale, "", error="wrong_credentials", status_code=403)
     form = await request.form()
     slug = str(form.get("tenant", "")).strip()
     email = str(form.get("email", "")).strip()
