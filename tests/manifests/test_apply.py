@@ -224,7 +224,7 @@ async def test_the_chinese_example_builds_a_working_tenant_twice_is_no_change_an
     exported = dumps(await export_manifest(runtime, slug, secret_names=names))
     assert "wecom-corp-secret" not in exported
     replan = await apply_manifest(runtime, load_manifest(exported, "export.toml"), dry_run=True)
-    assert replan.changes == []
+    assert replan.changes == [] and replan.unlisted == []
     assert await dump(runtime, tenant_id) == before
 
     # Without platform mail, the links come back to the operator: 李娜 accepts hers.
@@ -257,6 +257,18 @@ async def test_the_chinese_example_builds_a_working_tenant_twice_is_no_change_an
     assert [t["channel"] for t in tickets] == ["wecom"]
     assert tickets[0]["team_id"] == next(t["id"] for t in teams if t["slug"] == "after-sales")
     assert "return" in tickets[0]["tags"]
+
+    # The manifest's canned replies are there for 李娜, filled in for this ticket.
+    replies = (await client.get("/api/v1/canned-replies", headers=li_na)).json()
+    assert {r["title"] for r in replies} == {"退换货说明", "物流查询", "结束语"}
+    returns = next(r["id"] for r in replies if r["title"] == "退换货说明")
+    rendered = await client.get(
+        f"/api/v1/tickets/{tickets[0]['id']}/canned-replies/{returns}", headers=li_na
+    )
+    assert rendered.status_code == 200, rendered.text
+    text = rendered.json()["text"]
+    assert f"关于工单 {tickets[0]['number']}" in text
+    assert text.endswith("兰亭商城客服 李娜") and "{{" not in text
 
 
 def changed_tables(before: dict[str, list[Any]], after: dict[str, list[Any]]) -> set[str]:
@@ -317,17 +329,30 @@ async def a_changed_manifest_changes_only_what_changed(
     assert str(kind.value).startswith(f"wrong.toml:{line}:1: channel 'Shared Slack' is a slack")
     assert await dump(runtime, tenant_id) == after
 
-    # A user the manifest no longer lists is reported and kept; deactivated
-    # only with prune, and then the plan is empty again.
-    fewer = changed.replace(
+    # A canned reply's new wording is that reply's row and nothing else.
+    edited = changed.replace("(it works for one hour)", "(it works for two hours)")
+    plan = await apply_manifest(runtime, load_manifest(edited, "edited.toml"))
+    assert [str(c) for c in plan.changes] == ["~ update canned reply Password reset: body changes"]
+    edited_rows = await dump(runtime, tenant_id)
+    assert changed_tables(after, edited_rows) == {"canned_replies", "audit_log"}
+    assert len(set(after["canned_replies"]) ^ set(edited_rows["canned_replies"])) == 2
+
+    # A user or canned reply the manifest no longer lists is reported and kept;
+    # with prune the user is deactivated and the reply deleted, and then the plan
+    # is empty again.
+    fewer = re.sub(
+        r'\[\[canned_replies\]\]\ntitle = "Greeting"\nbody = ".*"\n\n', "", edited
+    ).replace(
         '[[users]]\nemail = "grace@northwind-cloud.example.com"', '[[users]]\nemail = "x@y.example"'
     )
     plan = await apply_manifest(runtime, load_manifest(fewer, "fewer.toml"), dry_run=True)
     assert "user grace@northwind-cloud.example.com" in plan.unlisted
+    assert "canned reply Greeting" in plan.unlisted
     pruned = await apply_manifest(runtime, load_manifest(fewer, "fewer.toml"), prune=True)
     assert [(c.op, c.what, c.name) for c in pruned.changes] == [
         ("create", "user", "x@y.example"),
         ("deactivate", "user", "grace@northwind-cloud.example.com"),
+        ("delete", "canned reply", "Greeting"),
     ]
     again = await apply_manifest(runtime, load_manifest(fewer, "fewer.toml"), prune=True)
     assert again.changes == [] and again.unlisted == []

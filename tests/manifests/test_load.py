@@ -86,6 +86,14 @@ def test_a_good_manifest_loads() -> None:
         ),
         ('role = "admin"', 'role = "boss"', "acme.toml:14:1: no role 'boss'"),
         ('email = "ada@acme.example"', 'email = "ada"', "acme.toml:13:1: not an email address"),
+        # A canned reply the canned-replies service would refuse: a typo in a placeholder.
+        (
+            'actions = { team = "front-line" }\n',
+            'actions = { team = "front-line" }\n\n[[canned_replies]]\ntitle = "Hi"\n'
+            'body = """\nHello {{customer.nmae}}\n"""\n',
+            "acme.toml:24:1: canned reply 'Hi': unknown placeholder(s): customer.nmae; known: "
+            "customer.name,",
+        ),
     ],
 )
 def test_an_error_is_refused_with_the_position_of_the_key_or_value(

@@ -94,17 +94,20 @@ async def _check_unique(session: AsyncSession, title: str, reply_id: uuid.UUID |
 
 
 async def create_reply(
-    session: AsyncSession, actor: Principal, *, title: str, body: str
+    session: AsyncSession, actor: Principal | None, *, title: str, body: str
 ) -> CannedReply:
-    actor.require(Permission.CANNED_REPLIES_MANAGE)
+    """``actor`` None: no signed-in user writes it (a tenant manifest); no author is kept."""
+    if actor is not None:
+        actor.require(Permission.CANNED_REPLIES_MANAGE)
     title, body = _check_title(title), check_body(body)
     await _check_unique(session, title, None)
-    row = CannedReply(title=title, body=body, created_by=actor.user_id)
+    author = actor.user_id if actor is not None else None
+    row = CannedReply(title=title, body=body, created_by=author)
     session.add(row)
     await session.flush()
     await record(
         session,
-        actor_user_id=actor.user_id,
+        actor_user_id=author,
         action="canned_reply.created",
         subject_type="canned_reply",
         subject_id=row.id,

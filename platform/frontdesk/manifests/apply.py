@@ -9,10 +9,12 @@ an empty plan with no row touched.
 
 What the manifest declares wholly (the tenant's calendar, SLA policies and
 routing rules; each listed user's role, teams and details; each listed
-channel's configuration) is set to match. Teams, roles, users and channels
-the tenant has and the manifest does not list are reported and kept; with
-``prune``, such users and channels are deactivated (teams and custom roles
-are never deleted: tickets and users point at them).
+channel's configuration; each listed canned reply's body) is set to match.
+Teams, roles, users, channels and canned replies the tenant has and the
+manifest does not list are reported and kept; with
+``prune``, such users and channels are deactivated and such canned replies
+deleted (nothing points at a canned reply; teams and custom roles are never
+deleted: tickets and users point at them).
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ from frontdesk.auth import invitations
 from frontdesk.auth import service as auth
 from frontdesk.auth.models import Role, Team, TeamMember, User
 from frontdesk.auth.permissions import BUILTIN_ROLES, Permission
+from frontdesk.canned import service as canned
 from frontdesk.channels import service as channels
 from frontdesk.channels.models import ChannelInstance
 from frontdesk.channels.settings import encode_settings, settings_of
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import enter_tenant
+from frontdesk.errors import InvalidInput
 from frontdesk.identity.normalise import normalise_email
 from frontdesk.manifests.load import LoadedManifest, ManifestError, check_installation
 from frontdesk.manifests.schema import ChannelSpec, Manifest, UserSpec
@@ -46,7 +50,7 @@ from frontdesk.tenancy.models import Tenant
 # Changes a manifest makes are audited as this actor: no signed-in user made them.
 MANIFEST_ACTOR = uuid.UUID(int=0)
 
-Op = Literal["create", "update", "deactivate"]
+Op = Literal["create", "update", "deactivate", "delete"]
 
 
 class Change(msgspec.Struct, frozen=True):
@@ -56,7 +60,7 @@ class Change(msgspec.Struct, frozen=True):
     detail: str = ""
 
     def __str__(self) -> str:
-        sign = {"create": "+", "update": "~", "deactivate": "-"}[self.op]
+        sign = {"create": "+", "update": "~", "deactivate": "-", "delete": "-"}[self.op]
         tail = f": {self.detail}" if self.detail else ""
         return f"{sign} {self.op} {self.what} {self.name}{tail}"
 
@@ -143,6 +147,7 @@ class _Apply:
         await self._users()
         await self._settings()
         await self._channels()
+        await self._canned_replies()
         if self.plan.changes:
             await record(
                 self.session,
@@ -480,6 +485,32 @@ class _Apply:
             settings=new_settings if settings_differ else None,
         )
         self.change("update", "channel", channel.name, "; ".join(notes))
+
+    # --- canned replies -------------------------------------------------------------------
+
+    async def _canned_replies(self) -> None:
+        existing = {r.title: r for r in await canned.list_replies(self.session)}
+        for i, spec in enumerate(self.m.canned_replies):
+            title = spec.title.strip()
+            row = existing.get(title)
+            try:
+                if row is None:
+                    await canned.create_reply(self.session, None, title=title, body=spec.body)
+                    self.change("create", "canned reply", title)
+                elif row.body != spec.body.strip():
+                    await canned.update_reply(self.session, self.actor, row, body=spec.body)
+                    self.change("update", "canned reply", title, "body changes")
+            except InvalidInput as exc:
+                raise self._error(
+                    ("canned_replies", i), f"canned reply {title!r}: {exc.detail}"
+                ) from None
+        listed = {r.title.strip() for r in self.m.canned_replies}
+        for title in sorted(set(existing) - listed):
+            if self.prune:
+                await canned.delete_reply(self.session, self.actor, existing[title])
+                self.change("delete", "canned reply", title)
+            else:
+                self.plan.unlisted.append(f"canned reply {title}")
 
     def _error(self, path: tuple[str | int, ...], message: str) -> ManifestError:
         return ManifestError(self.loaded.source, [self.loaded.problem(path, message)])

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.auth import service as auth
 from frontdesk.auth.models import TeamMember, User
+from frontdesk.canned import service as canned
 from frontdesk.channels import service as channels
 from frontdesk.channels.settings import DEFAULT as DEFAULT_SETTINGS
 from frontdesk.channels.settings import encode_settings, settings_of
@@ -138,6 +139,9 @@ async def _export(
         default_settings = encode_settings(DEFAULT_SETTINGS)
         entry["settings"] = {k: v for k, v in settings.items() if default_settings.get(k) != v}
         doc["channels"].append(entry)
+    doc["canned_replies"] = [
+        {"title": r.title, "body": r.body} for r in await canned.list_replies(session)
+    ]
     # Fails loudly here rather than in the file's next apply.
     msgspec.convert(doc, Manifest)
     return doc
@@ -161,12 +165,31 @@ _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def _key(key: str) -> str:
-    return key if _BARE.match(key) else _string(key)
+    return key if _BARE.match(key) else _quoted(key)
+
+
+def _quoted(value: str) -> str:
+    encoded = json.dumps(value, ensure_ascii=False)
+    return encoded.replace("\x7f", "\\u007f")
 
 
 def _string(value: str) -> str:
-    encoded = json.dumps(value, ensure_ascii=False)
-    return encoded.replace("\x7f", "\\u007f")
+    return _multiline(value) if "\n" in value else _quoted(value)
+
+
+def _multiline(value: str) -> str:
+    """A text of several lines (a canned reply's body) in triple quotes, line by line."""
+    out = []
+    for i, c in enumerate(value):
+        # A quote is escaped only where it could close the string (``""`` or last).
+        if c == "\\" or (c == '"' and value[i + 1 : i + 2] in ('"', "")):
+            out.append("\\" + c)
+        elif c != "\n" and (c < " " or c == "\x7f"):
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            out.append(c)
+    # The newline right after the opening quotes is not part of the string.
+    return '"""\n' + "".join(out) + '"""'
 
 
 def _value(value: Any) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import msgspec
 
 from frontdesk.auth.permissions import BUILTIN_ROLES, Permission
+from frontdesk.canned.service import check_body
 from frontdesk.channels.registry import Registry
 from frontdesk.channels.service import secret_fields
 from frontdesk.errors import InvalidInput, NotFound
@@ -200,6 +201,20 @@ def _check(loaded: LoadedManifest) -> list[Problem]:
         names.add(channel.name.strip())
         if channel.team is not None and channel.team not in teams:
             bad(("channels", i, "team"), f"no team {channel.team!r} under [[teams]]")
+
+    titles: set[str] = set()
+    for i, reply in enumerate(m.canned_replies):
+        title = reply.title.strip()
+        if not title:
+            bad(("canned_replies", i, "title"), "a canned reply needs a title")
+        elif title in titles:
+            bad(("canned_replies", i, "title"), f"canned reply {title!r} is defined twice")
+        titles.add(title)
+        # The canned-replies service's own check, so the manifest refuses what the API would.
+        try:
+            check_body(reply.body)
+        except InvalidInput as exc:
+            bad(("canned_replies", i, "body"), f"canned reply {title!r}: {exc.detail}")
     return problems
 
 

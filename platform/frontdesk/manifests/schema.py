@@ -76,6 +76,14 @@ class ChannelSpec(_Strict, frozen=True, kw_only=True):
     settings: ChannelSettings = ChannelSettings()
 
 
+class CannedReplySpec(_Strict, frozen=True, kw_only=True):
+    """A canned reply (话术库), as ``POST /api/v1/canned-replies`` takes it."""
+
+    title: Name
+    #: Plain text; placeholders such as ``{{customer.name}}`` are filled in per ticket.
+    body: Annotated[str, msgspec.Meta(min_length=1)]
+
+
 class Manifest(_Strict, frozen=True, kw_only=True):
     version: Literal[1] = 1
     tenant: TenantSpec
@@ -88,3 +96,4 @@ class Manifest(_Strict, frozen=True, kw_only=True):
     sla_policies: list[PolicySpec] | None = None
     routing_rules: list[RuleSpec] | None = None
     channels: list[ChannelSpec] = []
+    canned_replies: list[CannedReplySpec] = []
