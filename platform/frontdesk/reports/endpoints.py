@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import msgspec
-from litestar import Controller, MediaType, Response, delete, get, put
+from litestar import Controller, MediaType, Request, Response, delete, get, put
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromQuery
 from litestar.status_codes import HTTP_200_OK
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.api.deps import Actor, Db, needs
+from frontdesk.api.deps import Actor, Db, needs, provide_principal
+from frontdesk.auth import service as auth
+from frontdesk.auth.permissions import Permission
 from frontdesk.auth.permissions import Permission as P
+from frontdesk.db import bind_tenant
 from frontdesk.reports import export, page, weekly
 from frontdesk.reports.service import Report, ReportFilters, build_report
+from frontdesk.runtime import Runtime
 from frontdesk.tickets.states import Priority
+from frontdesk.web.sessions import COOKIE, authenticate_browser_session, tenant_of_cookie
 
 DEFAULT_DAYS = 7
 Filters = NamedDependency[ReportFilters]
@@ -45,11 +52,35 @@ async def provide_filters(
     )
 
 
+async def provide_reader(
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    runtime: NamedDependency[Runtime],
+) -> auth.Principal:
+    """A bearer token, as everywhere in the API; without one, the console's browser session.
+
+    Only for the report's reads: they change nothing, so a same-site cookie
+    needs no CSRF token here (the weekly review's switch keeps bearer tokens only).
+    """
+    cookie = request.cookies.get(COOKIE)
+    if request.headers.get("authorization") or not cookie:
+        return await provide_principal(request, db, runtime)
+    bind_tenant(db, tenant_of_cookie(cookie))
+    principal = (await authenticate_browser_session(db, cookie)).principal
+    await runtime.quotas.check_api(principal.tenant_id, principal.user_id, db)
+    needed = request.route_handler.opt.get("permission")
+    if needed is not None:
+        principal.require(Permission(needed))
+    return principal
+
+
 class ReportController(Controller):
+    """The report's reads, with a bearer token or the console's session cookie."""
+
     path = "/api/v1/reports"
     tags = ["reports"]
     opt = needs(P.REPORTS_READ)
-    dependencies = {"filters": Provide(provide_filters)}
+    dependencies = {"filters": Provide(provide_filters), "principal": Provide(provide_reader)}
 
     @get("/")
     async def report(

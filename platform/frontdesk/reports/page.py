@@ -1,9 +1,9 @@
 """The report page: a shell at ``/reports`` and the report as an HTML fragment with charts.
 
-The shell holds no data; its script sends the signed-in user's token (kept
-in ``localStorage`` under ``frontdesk.token``) with the fetch of the
-fragment, so the page is no less guarded than the API. Standalone until the
-console's own pages and session take it in.
+The shell holds no data; its script fetches the fragment with the console's
+browser session (its cookie goes with a same-origin fetch) or, when one is
+kept in ``localStorage`` under ``frontdesk.token``, a bearer token, so the
+page is no less guarded than the API. The console's navigation links here.
 """
 
 from __future__ import annotations
@@ -128,6 +128,7 @@ form { display: flex; gap: .5rem; flex-wrap: wrap; margin-bottom: 1rem; }
 table { border-collapse: collapse; } td, th { border: 1px solid #e5e7eb; padding: .25rem .5rem; }
 </style></head>
 <body>
+<nav><a href="/app/inbox">← Console</a></nav>
 <h1>Reports</h1>
 <form id="filters">
 <label>From <input type="date" name="start"></label>
@@ -144,7 +145,8 @@ table { border-collapse: collapse; } td, th { border: 1px solid #e5e7eb; padding
 <script>
 (function () {
   const token = localStorage.getItem("frontdesk.token") || "";
-  const headers = { Authorization: "Bearer " + token };
+  // Without a stored token, the console's session cookie signs the fetches in.
+  const headers = token ? { Authorization: "Bearer " + token } : {};
   const form = document.getElementById("filters");
   const params = new URLSearchParams(location.search);
   for (const [k, v] of params) { if (form.elements[k]) form.elements[k].value = v; }
@@ -156,6 +158,10 @@ table { border-collapse: collapse; } td, th { border: 1px solid #e5e7eb; padding
   async function load() {
     const main = document.getElementById("report");
     const r = await fetch("/api/v1/reports/fragment?" + query(), { headers });
+    if (r.status === 401) {
+      main.innerHTML = '<p>Please <a href="/app/login">sign in</a> to see the report.</p>';
+      return;
+    }
     if (!r.ok) { main.textContent = "Could not load the report (" + r.status + ")"; return; }
     main.innerHTML = await r.text();
     document.body.dataset.loaded = "1";

@@ -82,6 +82,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "users": ("Users", "用户"),
     "teams": ("Teams", "团队"),
     "audit": ("Audit log", "审计日志"),
+    "reports": ("Reports", "报表"),
     "sla_policies": ("SLA policies", "服务时效"),
     "add_channel": ("Add a channel", "添加渠道"),
     "kind": ("Kind", "类型"),
