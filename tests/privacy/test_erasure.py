@@ -1,6 +1,7 @@
-"""Personal-data requests: a customer's export holds everything from every channel;
-after erasure, a dump of the database (every row as the owner; for SQLite the file
-and its WAL, byte for byte) and of the attachment store finds none of their contact
+"""Personal-data requests: a customer's export holds everything from every channel
+(calls with their recording and transcription, survey answers, tasks); after
+erasure, a dump of the database (every row as the owner; for SQLite the file and
+its WAL, byte for byte) and of the attachment store finds none of their contact
 values or words, and their anonymised tickets still count."""
 
 from __future__ import annotations
@@ -21,8 +22,17 @@ import httpx
 from sqlalchemy import select, text
 
 from channels.email_platform import make_email_channel, post_mail
+from channels.test_phone_channel import (
+    completed,
+    make_line,
+    nobody_answered,
+    ringing,
+    transcription,
+    voicemail,
+)
 from channels.test_pipeline import make_channel, payload, post_signed
-from conftest import TenantUnderTest, drain, sign_up
+from conftest import TenantUnderTest, add_user, drain, sign_up
+from followups.support import tick
 from frontdesk.attachments.models import StoredAttachment
 from frontdesk.audit.models import AuditEntry
 from frontdesk.channels import transcripts
@@ -30,6 +40,7 @@ from frontdesk.config import Settings
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import create_engine
 from frontdesk.runtime import Runtime
+from frontdesk.testing.provider import ProviderServer
 
 # Unique to this run: the database is shared with other tests.
 TAG = uuid.uuid4().hex[:6]
@@ -40,6 +51,10 @@ SPACED_PHONE = f"+86 139 {DIGITS} 5678"
 NAME = f"Li Wei {TAG}"
 ATTACHMENT = f"INVOICE-CONTENT-{TAG} for {EMAIL}".encode()
 FILENAME = f"li-wei-{TAG}-invoice.pdf"
+CALL_SID = f"CA{TAG}"
+VOICEMAIL = f"Voicemail {TAG}: the modem smokes, call me back"
+COMMENT = f"The engineer {TAG} never came"
+TASK_NOTE = f"Called {TAG} back, she was out"
 # Every way Li Wei's values and words could be left behind.
 NEEDLES = [
     EMAIL,
@@ -55,6 +70,10 @@ NEEDLES = [
     f"handoff {TAG}: replace the router",
     FILENAME,
     f"invoice-content-{TAG}",
+    f"voicemail {TAG}: the modem smokes",
+    f"recordings/re{CALL_SID}".lower(),
+    COMMENT.lower(),
+    TASK_NOTE.lower(),
 ]
 CONTROL = f"chen {TAG} keeps this text"
 
@@ -140,6 +159,23 @@ async def test_export_then_erasure_leaves_nothing_and_tickets_still_count(
 ) -> None:
     runtime = worker
     t = await sign_up(client)
+    await add_user(client, t, "agent", teams=["front-line"])  # the phone line's agent
+    # Admins are told of every emailed ticket: the notification copies its subject.
+    await _ok(
+        await client.put(
+            "/api/v1/routing-rules",
+            headers=t.admin.headers,
+            json={
+                "rules": [
+                    {
+                        "name": "Admins hear of mail",
+                        "conditions": {"channels": ["email"]},
+                        "actions": {"notify": ["admins"]},
+                    }
+                ]
+            },
+        )
+    )
     mail = await make_email_channel(client, t)
     hook = await make_channel(client, t)
     await _ok(await post_mail(client, mail, li_wei_mail()))
@@ -213,6 +249,48 @@ async def test_export_then_erasure_leaves_nothing_and_tickets_still_count(
             session, cipher, uuid.UUID(hook.id), f"conv-{TAG}", "e-1",
             json.dumps({"text": f"Transcript {TAG}: the lights blink red"}).encode(),
         )  # fmt: skip
+    # A voicemail from Li Wei's number on the phone line, transcribed; the callback
+    # task it opens is closed with a note.
+    with ProviderServer() as provider:
+        line = await make_line(client, t, provider)
+        sender = {"From": PHONE}
+        steps = [ringing(CALL_SID), nobody_answered(CALL_SID), voicemail(CALL_SID)]
+        steps += [completed(CALL_SID, 60, 60), transcription(CALL_SID, VOICEMAIL)]
+        await line.send(*(({**params, **sender}, event) for params, event in steps))
+        await drain(runtime)
+    [called] = [x for x in await _tickets(client, t) if x["channel"] == "phone"]
+    assert called["customer_id"] == li_wei
+    [task] = await _ok(
+        await client.get(f"/api/v1/tickets/{called['id']}/tasks", headers=t.admin.headers)
+    )
+    await _ok(
+        await client.post(
+            f"/api/v1/tasks/{task['id']}/done", headers=t.admin.headers, json={"note": TASK_NOTE}
+        )
+    )
+    # The webhook ticket resolved: its survey goes out, and Li Wei answers it.
+    await _ok(
+        await client.post(
+            f"/api/v1/tickets/{phoned['id']}/state",
+            headers=t.admin.headers,
+            json={"state": "resolved"},
+        )
+    )
+    await tick(runtime, t)
+    sent = await _ok(
+        await client.get(f"/api/v1/tickets/{phoned['id']}/messages", headers=t.admin.headers)
+    )
+    [token] = [
+        found[1]
+        for m in sent["items"]
+        if (found := re.search(r"/surveys/([A-Za-z0-9_-]{43})", m["body_text"]))
+    ]
+    await _ok(await client.post(f"/surveys/{token}", json={"score": 2, "comment": COMMENT}), 201)
+    [told] = (await _ok(await client.get("/api/v1/notifications", headers=t.admin.headers)))[
+        "items"
+    ]
+    assert NAME in told["payload"]["subject"]
+
     before = _counts(await _tickets(client, t))
     assert f"li.wei.{TAG}" in (await dump_database(runtime.settings)).lower()  # it is there
 
@@ -234,6 +312,11 @@ async def test_export_then_erasure_leaves_nothing_and_tickets_still_count(
     assert document["live_chat_transcripts"][0]["entries"] == [
         {"text": f"Transcript {TAG}: the lights blink red"}
     ]
+    [logged] = document["calls"]
+    assert logged["transcription"] == VOICEMAIL and logged["voicemail"]
+    assert logged["recording_url"].endswith(f"/Recordings/RE{CALL_SID}")
+    assert [(s["score"], s["comment"]) for s in document["surveys"]] == [(2, COMMENT)]
+    assert [x["note"] for x in document["tasks"]] == [TASK_NOTE]
 
     async with runtime.db.session(t.id) as session:
         [stored] = (await session.scalars(select(StoredAttachment))).all()
@@ -244,7 +327,9 @@ async def test_export_then_erasure_leaves_nothing_and_tickets_still_count(
     erased = await _ok(
         await client.post(f"/api/v1/customers/{li_wei}/erase", headers=t.admin.headers)
     )
-    assert erased["customers"] == 2 and erased["contact_points"] == 2 and erased["tickets"] == 2
+    assert erased["customers"] == 2 and erased["contact_points"] == 2 and erased["tickets"] == 3
+    assert erased["calls"] == 1 and erased["survey_comments"] == 1 and erased["task_notes"] == 1
+    assert erased["notifications"] == 1
     assert erased["attachments"] == 1 and erased["transcript_entries"] == 1
 
     # Reports count the same tickets, by channel and state.
@@ -254,6 +339,16 @@ async def test_export_then_erasure_leaves_nothing_and_tickets_still_count(
     customer = await _ok(await client.get(f"/api/v1/customers/{li_wei}", headers=t.admin.headers))
     assert customer["display_name"] == "Erased customer"
     assert customer["contact_points"] == []
+    # The call still counts, without the customer's voice or words; the score still counts.
+    [log] = await _ok(
+        await client.get(f"/api/v1/tickets/{called['id']}/calls", headers=t.admin.headers)
+    )
+    assert (log["status"], log["voicemail"]) == ("missed", True)
+    assert log["recording_url"] is None and log["transcription"] is None
+    [survey] = await _ok(
+        await client.get(f"/api/v1/tickets/{phoned['id']}/surveys", headers=t.admin.headers)
+    )
+    assert (survey["score"], survey["comment"]) == (2, None)
     # The attachment's file is gone, and nothing in the store holds their data.
     assert not any(attachment_file.rglob(str(stored.id)))
     for file in (runtime.settings.data_dir / "attachments").rglob("*"):

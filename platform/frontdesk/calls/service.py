@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.auth.service import Principal, find_user_by_email, get_user, user_email
@@ -405,3 +405,34 @@ async def place_call(
     call.agent_user_id = call.agent_user_id or user.id
     await session.flush()
     return call
+
+
+# --- personal-data requests ---------------------------------------------------
+
+
+async def of_customers(
+    session: AsyncSession, customer_ids: Sequence[uuid.UUID], ticket_ids: Sequence[uuid.UUID]
+) -> list[Call]:
+    """The calls of these customers, or on their tickets (a personal-data request)."""
+    if not customer_ids and not ticket_ids:
+        return []
+    stmt = select(Call).where(
+        or_(Call.customer_id.in_(list(customer_ids)), Call.ticket_id.in_(list(ticket_ids)))
+    )
+    return list((await session.scalars(stmt.order_by(Call.id))).all())
+
+
+async def erase_recordings(session: AsyncSession, calls: Sequence[Call]) -> int:
+    """Remove what a call kept of the customer: the link to their voice, the words
+    transcribed from it, and which of their numbers called. The log's times and
+    outcome stay, so answer-time reports still count it. Returns how many held any."""
+    erased = 0
+    for call in calls:
+        if call.recording_url or call.transcription or call.contact_point_id:
+            erased += 1
+        call.recording_url = None
+        call.transcription = None
+        call.contact_point_id = None
+        call.updated_at = utcnow()
+    await session.flush()
+    return erased

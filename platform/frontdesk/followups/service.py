@@ -400,3 +400,27 @@ async def _auto_close(session: AsyncSession, fired: list[timers.FiredTimer]) -> 
     await change_states(session, None, tickets, TicketState.RESOLVED, reason=reason)
     await change_states(session, None, tickets, TicketState.CLOSED, reason=reason)
     await timers.cancel_for_tickets(session, [t.id for t in tickets], AFTER_RESOLUTION)
+
+
+# --- personal-data requests ---------------------------------------------------
+
+
+async def surveys_of_tickets(
+    session: AsyncSession, ticket_ids: Sequence[uuid.UUID]
+) -> list[Survey]:
+    if not ticket_ids:
+        return []
+    stmt = select(Survey).where(Survey.ticket_id.in_(list(ticket_ids))).order_by(Survey.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def erase_comments(session: AsyncSession, surveys: Sequence[Survey]) -> int:
+    """The customer's comments go; their scores stay (satisfaction reports count them).
+    The ``survey_answered`` events' copies go with the ticket's texts."""
+    erased = 0
+    for survey in surveys:
+        if survey.comment is not None:
+            survey.comment = None
+            erased += 1
+    await session.flush()
+    return erased

@@ -166,3 +166,26 @@ async def mark_read(
     stmt = stmt.where(Notification.read_at.is_(None)).values(read_at=now)
     result = await session.execute(stmt.execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# Payload keys under which a notification copies a ticket's text (its subject,
+# a hand-off's description) or a customer's name.
+COPIED_TEXT_KEYS = ("subject", "description", "customer_name", "name", "title", "note", "comment")
+
+
+async def erase_copied_texts(session: AsyncSession, ticket_ids: Sequence[uuid.UUID]) -> int:
+    """Remove the texts that notifications about these tickets copied (a
+    personal-data erasure); who was told what kind of thing, and when, stays."""
+    if not ticket_ids:
+        return 0
+    rows = await session.scalars(
+        select(Notification).where(Notification.ticket_id.in_(list(ticket_ids)))
+    )
+    erased = 0
+    for n in rows.all():
+        if any(key in n.payload for key in COPIED_TEXT_KEYS):
+            kept = {k: v for k, v in n.payload.items() if k not in COPIED_TEXT_KEYS}
+            n.payload = {**kept, "erased": True}
+            erased += 1
+    await session.flush()
+    return erased

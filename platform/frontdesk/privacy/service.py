@@ -2,9 +2,9 @@
 and erasure (one transaction; attachment files deleted after it commits).
 
 Each domain finds and erases its own rows (identity, tickets, attachments,
-channels, hand-offs); this module decides what a request covers, checks the
-permission and writes the audit entry, which names the customer's id and
-counts, never what was erased.
+channels, hand-offs, calls, surveys, tasks, notifications); this module decides
+what a request covers, checks the permission and writes the audit entry, which
+names the customer's id and counts, never what was erased.
 """
 
 from __future__ import annotations
@@ -24,14 +24,18 @@ from frontdesk.attachments import service as attachments
 from frontdesk.audit import service as audit
 from frontdesk.auth.permissions import Permission
 from frontdesk.auth.service import Principal
+from frontdesk.calls import service as calls
 from frontdesk.channels import erasure as channel_data
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.db import utcnow
 from frontdesk.errors import Conflict
+from frontdesk.followups import service as followups
 from frontdesk.handoffs import service as handoffs
 from frontdesk.identity import service as identity
 from frontdesk.identity.models import Customer
+from frontdesk.notifications import service as notifications
 from frontdesk.runtime import Runtime
+from frontdesk.tasks import service as tasks
 from frontdesk.tickets import service as tickets
 
 # Where an erasure leaves the attachment files to delete after its commit.
@@ -48,6 +52,11 @@ class Erased(msgspec.Struct, frozen=True, kw_only=True):
     inbound_events: int
     transcript_entries: int
     rejections: int
+    #: Calls whose recording link, transcription or caller's number went.
+    calls: int
+    survey_comments: int
+    task_notes: int
+    notifications: int
 
 
 async def _subject(session: AsyncSession, customer_id: uuid.UUID) -> list[Customer]:
@@ -87,6 +96,9 @@ async def export_customer(
     events = await tickets.events_of_tickets(session, ticket_ids)
     files = await attachments.of_messages(session, [m.id for m in messages])
     transcripts = await channel_data.transcripts_of_tickets(session, cipher, ticket_ids)
+    their_calls = await calls.of_customers(session, ids, ticket_ids)
+    surveys = await followups.surveys_of_tickets(session, ticket_ids)
+    owed = await tasks.tasks_of_tickets(session, ticket_ids)
     about = await audit.list_entries_about(session, ids)
 
     blobs: dict[str, bytes] = {}
@@ -173,6 +185,50 @@ async def export_customer(
             }
             for t in transcripts
         ],
+        "calls": [
+            {
+                "id": str(c.id),
+                "ticket_id": str(c.ticket_id),
+                "customer_id": str(c.customer_id),
+                "contact_point_id": str(c.contact_point_id) if c.contact_point_id else None,
+                "direction": c.direction,
+                "status": calls.status(c),
+                "started_at": _iso(c.started_at),
+                "answered_at": _iso(c.answered_at),
+                "ended_at": _iso(c.ended_at),
+                "duration_seconds": c.duration_seconds,
+                "voicemail": c.voicemail,
+                "recording_url": c.recording_url,
+                "transcription": c.transcription,
+            }
+            for c in their_calls
+        ],
+        "surveys": [
+            {
+                "id": str(s.id),
+                "ticket_id": str(s.ticket_id),
+                "channel": s.channel,
+                "status": s.status,
+                "score": s.score,
+                "comment": s.comment,
+                "created_at": _iso(s.created_at),
+                "answered_at": _iso(s.answered_at),
+            }
+            for s in surveys
+        ],
+        "tasks": [
+            {
+                "id": str(task.id),
+                "ticket_id": str(task.ticket_id),
+                "kind": task.kind,
+                "title": task.title,
+                "status": task.status,
+                "due_at": _iso(task.due_at),
+                "resolved_at": _iso(task.resolved_at),
+                "note": task.note,
+            }
+            for task in owed
+        ],
         "audit_log": [
             {
                 "action": a.action,
@@ -251,6 +307,14 @@ async def erase_customer(
     )
     file_ids = await attachments.erase(session, files)
     await handoffs.erase_texts(session, ticket_ids)
+    erased_calls = await calls.erase_recordings(
+        session, await calls.of_customers(session, ids, ticket_ids)
+    )
+    comments = await followups.erase_comments(
+        session, await followups.surveys_of_tickets(session, ticket_ids)
+    )
+    notes = await tasks.erase_notes(session, await tasks.tasks_of_tickets(session, ticket_ids))
+    notices = await notifications.erase_copied_texts(session, ticket_ids)
     await tickets.erase_ticket_texts(session, owned)
     await identity.erase_customers(session, customers, points)
     erased = Erased(
@@ -263,6 +327,10 @@ async def erase_customer(
         inbound_events=traffic.inbound_events,
         transcript_entries=traffic.transcript_entries,
         rejections=traffic.rejections,
+        calls=erased_calls,
+        survey_comments=comments,
+        task_notes=notes,
+        notifications=notices,
     )
     await audit.record(
         session,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import msgspec
@@ -205,3 +206,27 @@ async def _overdue(session: AsyncSession, fired: list[timers.FiredTimer]) -> Non
         task.timer_id = None
         _event(session, task, None, "task_overdue")
     await session.flush()
+
+
+# --- personal-data requests ---------------------------------------------------
+
+
+async def tasks_of_tickets(
+    session: AsyncSession, ticket_ids: Sequence[uuid.UUID]
+) -> list[TicketTask]:
+    if not ticket_ids:
+        return []
+    stmt = select(TicketTask).where(TicketTask.ticket_id.in_(list(ticket_ids)))
+    return list((await session.scalars(stmt.order_by(TicketTask.id))).all())
+
+
+async def erase_notes(session: AsyncSession, tasks: Sequence[TicketTask]) -> int:
+    """An agent's closing note may describe the customer: it goes. Titles are the
+    platform's own ("Call back: missed call") and stay, with status and times."""
+    erased = 0
+    for task in tasks:
+        if task.note is not None:
+            task.note = None
+            erased += 1
+    await session.flush()
+    return erased

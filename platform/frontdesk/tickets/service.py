@@ -1076,6 +1076,10 @@ async def add_automatic_reply(
 ERASED_SUBJECT = "(erased)"
 # Ticket events whose data carries free text (a subject, a hand-off's words).
 _EVENTS_WITH_TEXT = ("subject_changed",)
+# Keys under which events copy free text: a hand-off's description and notes,
+# a task's closing note, a survey answer's comment, a call's recording link.
+# Keep in step with ``frontdesk_erase_ticket_event_texts`` (migration 0015).
+EVENT_TEXT_KEYS = ("description", "note", "comment", "recording_url")
 
 
 async def tickets_of_customers(
@@ -1104,8 +1108,8 @@ async def events_of_tickets(
 
 
 def _erased_event_data(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    """What ``frontdesk_erase_ticket_event_texts`` (migration 0013) makes of an event."""
-    kept = {k: v for k, v in data.items() if k not in ("description", "note")}
+    """What ``frontdesk_erase_ticket_event_texts`` (migration 0015) makes of an event."""
+    kept = {k: v for k, v in data.items() if k not in EVENT_TEXT_KEYS}
     if kind == "subject_changed":
         kept.update(before=ERASED_SUBJECT, after=ERASED_SUBJECT)
     return {**kept, "erased": True}
@@ -1134,25 +1138,22 @@ async def erase_ticket_texts(session: AsyncSession, tickets: Sequence[Ticket]) -
     await session.execute(delete(MessageRef).where(MessageRef.ticket_id.in_(ticket_ids)))
     if session.get_bind().dialect.name == "postgresql":
         # The app role may only append to ticket_events: this function
-        # (migration 0013) erases those texts and may do nothing else.
+        # (migrations 0013, 0015) erases those texts and may do nothing else.
         await session.execute(
             text("SELECT frontdesk_erase_ticket_event_texts(CAST(:ids AS uuid[]))"),
             {"ids": ticket_ids},
         )
     else:
-        events = (
-            await session.scalars(
-                select(TicketEvent).where(
-                    TicketEvent.ticket_id.in_(ticket_ids),
-                    or_(
-                        TicketEvent.kind.in_(_EVENTS_WITH_TEXT),
-                        TicketEvent.kind.like("handoff\\_%", escape="\\"),
-                    ),
-                )
-            )
-        ).all()
-        for event in events:
-            event.data = _erased_event_data(event.kind, event.data)
+        events = await session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id.in_(ticket_ids))
+        )
+        for event in events.all():
+            if (
+                event.kind in _EVENTS_WITH_TEXT
+                or event.kind.startswith("handoff_")
+                or any(key in (event.data or {}) for key in EVENT_TEXT_KEYS)
+            ):
+                event.data = _erased_event_data(event.kind, event.data)
     await session.flush()
     return messages
 
