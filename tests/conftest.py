@@ -25,6 +25,7 @@ os.environ.setdefault("FRONTDESK_INSECURE_FAST_PASSWORD_HASHING", "1")
 import asyncpg
 import httpx
 import pytest
+from litestar import Litestar
 from sqlalchemy.engine import make_url
 
 from frontdesk.app import create_app
@@ -192,13 +193,34 @@ async def drain(runtime: Runtime) -> None:
     await asyncio.to_thread(runtime.jobs.join)
 
 
+# Building the app (registering every route of every domain and adapter) costs
+# more than most tests; one app serves every test of the same settings and
+# installed adapters. Its handlers take the runtime from ``app.state``, which
+# each test sets to its own, and adapters' routes are their classes' (the
+# instances in a runtime's registry are not captured); httpx's transport runs
+# no lifespan, so the app never starts or closes a runtime of its own.
+_apps: dict[object, Litestar] = {}
+
+
+def app_for(runtime: Runtime) -> Litestar:
+    registry = runtime.registry
+    key = (
+        runtime.settings,
+        tuple((kind, registry.get(kind)) for kind in registry.kinds()),
+    )
+    app = _apps.get(key)
+    if app is None:
+        app = _apps[key] = create_app(runtime=runtime)
+    app.state.runtime = runtime
+    return app
+
+
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     # httpx's ASGI transport runs the app on the test's own event loop, which
     # asyncpg's connections are bound to (Litestar's test client uses a
     # second loop in a thread).
-    app = create_app(runtime=runtime)
-    app.state.runtime = runtime
+    app = app_for(runtime)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c

@@ -4,7 +4,8 @@ resolved, answered once on a public page, the answer kept on the ticket.
 The customers' first messages go through the real intake storage and
 ingestion (as each channel's webhook leaves them), and the survey through
 each real adapter to a server on localhost: an SMTP server, a Telegram Bot
-API and a webhook receiver, and the web chat's own transcript.
+API, a webhook receiver and Twilio's Messages API (SMS) stand in for the
+providers; the web chat's survey is read back from its own transcript.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 from hypothesis import given, settings
@@ -33,6 +35,9 @@ from frontdesk.runtime import Runtime
 from frontdesk.testing.provider import ProviderServer
 
 TELEGRAM_TOKEN = "123456:survey-test-bot-token"
+TWILIO_ACCOUNT = "AC00000000000000000000000000000077"
+TWILIO_MESSAGES = f"/2010-04-01/Accounts/{TWILIO_ACCOUNT}/Messages.json"
+SMS_CUSTOMER = "+14155550177"
 SURVEY_URL = re.compile(r"http://[^\s]+/surveys/([A-Za-z0-9_-]{43})")
 
 
@@ -77,6 +82,23 @@ async def _survey_on_each_channel(
         ),
         201,
     )
+    phone = await _ok(
+        await client.post(
+            "/api/v1/channels",
+            headers=h,
+            json={
+                "kind": "phone",
+                "name": "SMS line",
+                "config": {
+                    "account_id": TWILIO_ACCOUNT,
+                    "auth_token": "survey-test-twilio-token",
+                    "phone_number": "+14155550100",
+                    "api_base_url": provider.url,
+                },
+            },
+        ),
+        201,
+    )
     conversation = f"v.{uuid.uuid4().hex}"
     arrivals = {
         "email": (
@@ -103,6 +125,14 @@ async def _survey_on_each_channel(
                 external_id="tg-1",
                 sender=ContactRef(kind="im", value="4455667788", provider="telegram"),
                 text="My parcel is late",
+            ),
+        ),
+        "phone": (
+            phone["id"],
+            InboundMessage(
+                external_id="SM-survey-1",
+                sender=ContactRef(kind="phone", value=SMS_CUSTOMER),
+                text="My refund has not arrived",
             ),
         ),
         "webhook": (
@@ -152,7 +182,10 @@ async def _survey_on_each_channel(
     [mail] = smtp.messages
     assert tokens["email"].encode() in mail.data
     assert mail.rcpt_tos == ["li.wei@example.com"]
-    sent = {r.path: r.json() for r in provider.requests if r.method == "POST"}
+    posted = [r for r in provider.requests if r.method == "POST"]
+    sent = {r.path: r.json() for r in posted if r.path != TWILIO_MESSAGES}
+    [sms] = [parse_qs(r.body.decode()) for r in posted if r.path == TWILIO_MESSAGES]
+    assert sms["To"] == [SMS_CUSTOMER] and tokens["phone"] in sms["Body"][0]
     assert tokens["telegram"] in sent[f"/bot{TELEGRAM_TOKEN}/sendMessage"]["text"]
     assert sent[f"/bot{TELEGRAM_TOKEN}/sendMessage"]["chat_id"] == 4455667788
     assert tokens["webhook"] in str(sent["/callback"])

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from litestar import Litestar
 
 from conftest import Actor, TenantUnderTest, add_user, sign_up
-from frontdesk.app import create_app
 from frontdesk.runtime import Runtime
 from sso.oidc_provider import Behaviour, Client, Person, Provider, running_provider
 
@@ -24,24 +22,6 @@ BROWSER_TLS = httpx.create_ssl_context()
 def provider() -> Iterator[Provider]:
     with running_provider() as p:
         yield p
-
-
-# The app is built once per backend: building it costs more than most of these
-# tests. Its handlers find the runtime in ``app.state``, which each test sets to
-# its own (the SSO routes use nothing else the app was built with).
-_apps: dict[str, Litestar] = {}
-
-
-@pytest.fixture
-async def client(runtime: Runtime, backend: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The suite's ``client``, on an app kept for the session."""
-    app = _apps.get(backend)
-    if app is None:
-        app = _apps[backend] = create_app(runtime=runtime)
-    app.state.runtime = runtime
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
 
 
 @pytest.fixture(autouse=True)
