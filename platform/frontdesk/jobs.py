@@ -406,12 +406,20 @@ class Jobs:
                 self._worker = None
 
     def join(self, timeout_ms: int = 60_000) -> None:
-        """Wait until every queue is empty and the worker idle (in-process broker only)."""
+        """Wait until every queue is empty and the worker idle (in-process broker only).
+
+        Queues are joined one after another, so a job may send work to a queue
+        already found empty (a poll's ingest, a timer's delivery): the round is
+        repeated until one finds nothing left anywhere.
+        """
         assert isinstance(self.broker, StubBroker)
-        for queue in list(self.broker.queues):
-            self.broker.join(queue, timeout=timeout_ms, fail_fast=True)
-        if self._worker is not None:
-            self._worker.join()
+        while True:
+            for queue in list(self.broker.queues):
+                self.broker.join(queue, timeout=timeout_ms, fail_fast=True)
+            if self._worker is not None:
+                self._worker.join()
+            if not any(q.unfinished_tasks for q in list(self.broker.queues.values())):
+                return
 
     def close(self) -> None:
         self.stop_worker()

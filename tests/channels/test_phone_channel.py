@@ -444,7 +444,7 @@ async def test_a_voicemail_transcribed_after_the_call_ended_and_webhooks_out_of_
 
     # Its own clock: past due it is marked overdue once; an agent may close it by hand.
     clock.advance(dt.timedelta(minutes=CALLBACK_MINUTES + 1))
-    await run_due(worker)
+    await run_due(worker, tenant_ids=[tenant.id])
     await drain(worker)
     [task] = await tasks_of(client, tenant, ticket["id"])
     assert task["overdue"] is True and task["status"] == "open"

@@ -71,7 +71,7 @@ async def test_metrics_move_when_a_message_arrives_and_its_sla_breaches(
     breaches = "frontdesk_sla_breaches_total"
     clock.advance(dt.timedelta(hours=4, minutes=1))
     for _ in range(2):  # the warning fires, and schedules the breach, which is due too
-        await run_due(worker)
+        await run_due(worker, tenant_ids=[tenant.id])
         await drain(worker)
     late = await scrape(client)
     assert value(late, breaches, metric="first_response") == (

@@ -66,12 +66,12 @@ async def test_the_weekly_review_reaches_admins_on_monday_with_last_weeks_figure
     assert forbidden.status_code == 403
 
     clock.set(dt.datetime(2026, 11, 30, 7, 59, tzinfo=UTC))
-    await run_due(worker)
+    await run_due(worker, tenant_ids=[tenant.id])
     await drain(worker)
     assert smtp_server.messages == []
 
     clock.set(dt.datetime(2026, 11, 30, 8, 1, tzinfo=UTC))
-    await run_due(worker)
+    await run_due(worker, tenant_ids=[tenant.id])
     await drain(worker)
     [sent] = smtp_server.messages
     assert sent.rcpt_tos == [tenant.admin.email]
@@ -90,7 +90,7 @@ async def test_the_weekly_review_reaches_admins_on_monday_with_last_weeks_figure
     # The next Monday's is waiting; the same Monday does not send twice.
     r = await client.get("/api/v1/reports/weekly-review", headers=h)
     assert r.json()["next_at"] == "2026-12-07T08:00:00Z"
-    await run_due(worker)
+    await run_due(worker, tenant_ids=[tenant.id])
     await drain(worker)
     assert len(smtp_server.messages) == 1
     r = await client.delete("/api/v1/reports/weekly-review", headers=h)
