@@ -64,13 +64,18 @@ async def test_a_flooding_tenant_is_limited_and_does_not_hold_up_another(
 
     # B never hears 429; A is refused past its limit, told when to retry.
     assert [r.status_code for r in by_tenant["b"]] == [200] * B_MESSAGES
-    a_codes = sorted(r.status_code for r in by_tenant["a"])
-    assert a_codes == [200] * A_LIMIT + [429] * (FLOOD - A_LIMIT)
+    # The allowance refills as real time passes (one message per 1.5 s at 40 a
+    # minute), so a slow machine lets a few more through: at least the burst,
+    # and far from all of them.
+    a_codes = [r.status_code for r in by_tenant["a"]]
+    assert set(a_codes) == {200, 429}
+    accepted = a_codes.count(200)
+    assert A_LIMIT <= accepted < FLOOD - 10
     for r in by_tenant["a"]:
         if r.status_code == 429:
             assert int(r.headers["retry-after"]) >= 1
     # What A was refused is not kept (the provider will send it again).
-    assert len(await _events(runtime, a.id)) == A_LIMIT
+    assert len(await _events(runtime, a.id)) == accepted
 
     runtime.jobs.start_worker(threads=1)
     await drain(runtime)
@@ -91,4 +96,4 @@ async def test_a_flooding_tenant_is_limited_and_does_not_hold_up_another(
     subjects = sorted(t["subject"] for t in r.json()["items"])
     assert len(subjects) == B_MESSAGES
     r = await client.get("/api/v1/tickets?limit=100", headers=a.admin.headers)
-    assert len(r.json()["items"]) == A_LIMIT
+    assert len(r.json()["items"]) == accepted
