@@ -8,16 +8,16 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dumps import dump_chunks
 from frontdesk.auth.models import Role, User
 from frontdesk.auth.service import get_user, principal_for_user
 from frontdesk.config import Settings
 from frontdesk.crypto.keyring import add_master_key_version, generate_master_key
 from frontdesk.crypto.models import TenantKey
 from frontdesk.crypto.service import clear_cipher_cache, load_tenant_cipher
-from frontdesk.db import create_engine
 from frontdesk.errors import DecryptionError
 from frontdesk.identity import service as identity
 from frontdesk.identity.models import ContactPoint
@@ -90,25 +90,7 @@ EXPECTED = {"chen.jie@example.com", "+8613812345678", "alice.martin@example.org"
 
 async def _dump_everything(settings: Settings) -> str:
     """Every row of every table, read as the owner (who sees past row-level security)."""
-    engine = create_engine(settings.database_url, pool_size=1)
-    chunks: list[str] = []
-    try:
-        async with engine.connect() as conn:
-            names = await conn.run_sync(lambda c: c.dialect.get_table_names(c))
-            for name in names:
-                if conn.dialect.name == "postgresql":
-                    rows = await conn.execute(text(f'SELECT t::text FROM "{name}" t'))
-                else:
-                    rows = await conn.execute(text(f'SELECT * FROM "{name}"'))
-                chunks.extend(repr(tuple(r)) for r in rows)
-    finally:
-        await engine.dispose()
-    if settings.is_sqlite:
-        # The database file and its write-ahead log, byte for byte.
-        path = Path(settings.database_url.split("///", 1)[1])
-        for file in (path, path.with_name(path.name + "-wal")):
-            if file.exists():
-                chunks.append(file.read_bytes().decode("latin-1"))
+    chunks = await dump_chunks(settings)
     assert len(chunks) > 20, "the dump found too little to mean anything"
     return "\n".join(chunks).lower()
 

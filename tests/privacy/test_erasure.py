@@ -15,11 +15,10 @@ import uuid
 import zipfile
 from collections import Counter
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from channels.email_platform import make_email_channel, post_mail
 from channels.test_phone_channel import (
@@ -32,13 +31,12 @@ from channels.test_phone_channel import (
 )
 from channels.test_pipeline import make_channel, payload, post_signed
 from conftest import TenantUnderTest, add_user, drain, sign_up
+from dumps import dump_database
 from followups.support import tick
 from frontdesk.attachments.models import StoredAttachment
 from frontdesk.audit.models import AuditEntry
 from frontdesk.channels import transcripts
-from frontdesk.config import Settings
 from frontdesk.crypto.service import load_tenant_cipher
-from frontdesk.db import create_engine
 from frontdesk.runtime import Runtime
 from frontdesk.testing.provider import ProviderServer
 
@@ -103,29 +101,6 @@ async def _tickets(client: httpx.AsyncClient, t: TenantUnderTest) -> list[dict[s
 
 def _counts(tickets: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
     return Counter((t["channel"], t["state"]) for t in tickets)
-
-
-async def dump_database(settings: Settings) -> str:
-    """Every row of every table, read as the owner; for SQLite also the file and its WAL."""
-    engine = create_engine(settings.database_url, pool_size=1)
-    chunks: list[str] = []
-    try:
-        async with engine.connect() as conn:
-            names = await conn.run_sync(lambda c: c.dialect.get_table_names(c))
-            for name in names:
-                if conn.dialect.name == "postgresql":
-                    rows = await conn.execute(text(f'SELECT t::text FROM "{name}" t'))
-                else:
-                    rows = await conn.execute(text(f'SELECT * FROM "{name}"'))
-                chunks.extend(repr(tuple(r)) for r in rows)
-    finally:
-        await engine.dispose()
-    if settings.is_sqlite:
-        path = Path(settings.database_url.split("///", 1)[1])
-        for file in (path, path.with_name(path.name + "-wal")):
-            if file.exists():
-                chunks.append(file.read_bytes().decode("latin-1"))
-    return "\n".join(chunks)
 
 
 def b64_forms(value: bytes) -> list[str]:
