@@ -12,6 +12,8 @@ from frontdesk.channels import (
     ChannelAdapter,
     ChannelContext,
     ChannelError,
+    CheckResult,
+    CheckStep,
     ContactKindName,
     DeliveryReceipt,
     InboundRequest,
@@ -20,7 +22,7 @@ from frontdesk.channels import (
     PollResult,
     Submit,
 )
-from frontdesk_email import hints, imap, inbound, listener, outbound
+from frontdesk_email import check, hints, imap, inbound, listener, outbound
 from frontdesk_email._version import __version__
 from frontdesk_email.config import EmailConfig
 from frontdesk_email.parsing import Settings, parse_mime
@@ -44,6 +46,8 @@ class EmailAdapter(ChannelAdapter[EmailConfig]):
     #: Raw MIME posted to the webhook: a 20 MB attachment is about 27 MB in
     #: base64, and ``max_message_bytes`` allows up to 50 MiB by default.
     max_body_bytes: ClassVar[int | None] = 64 * 1024 * 1024
+    #: 1.3: ``check`` (the console's connection test).
+    sdk_versions: ClassVar[str] = ">=1.3,<2"
 
     def __init__(self, config: EmailConfig, context: ChannelContext) -> None:
         super().__init__(config, context)
@@ -96,6 +100,35 @@ class EmailAdapter(ChannelAdapter[EmailConfig]):
         except Exception as exc:  # every failure becomes a receipt
             return outbound.receipt_for(exc, timeout)
         return DeliveryReceipt(status="sent", external_id=built.message_id)
+
+    async def check(self) -> CheckResult:
+        """Log in to the SMTP server and to the IMAP mailbox, as configured (SDK 1.3).
+
+        Sends nothing and reads no mail. A channel with neither server (webhook
+        or listener intake only) has nothing to check.
+        """
+        config = self.config
+        steps: list[CheckStep] = []
+        for configured, run, timeout in (
+            (config.smtp_host, check.smtp, config.smtp_timeout_seconds),
+            (config.imap_host, check.imap, config.imap_timeout_seconds),
+        ):
+            if configured is None:
+                continue
+            abort = outbound.Abort()
+            try:
+                async with asyncio.timeout(timeout * 2):
+                    steps.append(await asyncio.to_thread(run, config, abort))
+            except TimeoutError:
+                abort.fire()
+                steps.append(
+                    CheckStep(
+                        what=f"{configured}",
+                        ok=False,
+                        detail=f"no answer within {timeout * 2:g} s",
+                    )
+                )
+        return CheckResult(steps=steps)
 
     async def poll(self, cursor: str | None) -> PollResult:
         """New mail in the IMAP mailbox since ``cursor`` (see ``frontdesk_email.imap``).

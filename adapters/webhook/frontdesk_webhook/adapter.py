@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import email.utils
 import time
+import uuid
 from typing import Annotated, Any, ClassVar
 
 import httpx
@@ -16,6 +17,8 @@ from frontdesk.channels import (
     Capabilities,
     ChannelAdapter,
     ChannelEvent,
+    CheckResult,
+    CheckStep,
     ContactKindName,
     ContactRef,
     DeliveryReceipt,
@@ -33,6 +36,10 @@ from frontdesk_webhook.wire import Ack, BatchIn, Contact, EventIn, MessageIn, Re
 
 # A callback's answer is read only for its "id"; more than this is not read at all.
 MAX_ACK_BYTES = 64 * 1024
+
+#: Says what a POST to the callback is: ``reply`` (an agent's reply) or ``ping``
+#: (the console's connection test, SDK 1.3).
+EVENT_HEADER = "X-Frontdesk-Event"
 
 # Besides 429 and 5xx, the two 4xx answers that mean "not now" rather than "never".
 _RETRYABLE_4XX = {408, 425, 429}
@@ -69,6 +76,8 @@ class WebhookAdapter(ChannelAdapter[WebhookConfig]):
     capabilities: ClassVar[Capabilities] = Capabilities(
         threads=True, typing=True, read_receipts=True, rich_text=True
     )
+    #: 1.3: ``check`` (the console's connection test).
+    sdk_versions: ClassVar[str] = ">=1.3,<2"
 
     async def verify(self, request: InboundRequest) -> None:
         verify_signature(
@@ -88,10 +97,31 @@ class WebhookAdapter(ChannelAdapter[WebhookConfig]):
                 error="this webhook channel has no callback_url, so it cannot send replies",
             )
         body = msgspec.json.encode(_reply(message))
+        return await self._send(self.config.callback_url, body, message.id)
+
+    async def check(self) -> CheckResult:
+        """POST a signed ping to ``callback_url`` (SDK 1.3): ``{"type": "ping", "id": …}``
+        with ``X-Frontdesk-Event: ping``. The customer's system answers it 2xx and
+        does nothing else. Without ``callback_url`` there is nothing to check.
+        """
+        url = self.config.callback_url
+        if url is None:
+            return CheckResult()
+        ping_id = f"ping-{uuid.uuid4().hex}"
+        body = msgspec.json.encode({"type": "ping", "id": ping_id})
+        receipt = await self._send(url, body, ping_id, event="ping")
+        if receipt.status == "sent":
+            return CheckResult(steps=[CheckStep(what=url, ok=True, detail="answered 2xx")])
+        return CheckResult(steps=[CheckStep(what=url, ok=False, detail=receipt.error or "")])
+
+    async def _send(
+        self, url: str, body: bytes, idempotency_key: str, *, event: str = "reply"
+    ) -> DeliveryReceipt:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"frontdesk-webhook/{__version__}",
-            "Idempotency-Key": message.id,
+            "Idempotency-Key": idempotency_key,
+            EVENT_HEADER: event,
             SIGNATURE_HEADER: sign(self.config.secret, body, int(time.time())),
         }
         timeout = self.config.timeout_seconds
@@ -99,7 +129,7 @@ class WebhookAdapter(ChannelAdapter[WebhookConfig]):
             # httpx's timeout applies to each phase; the outer one bounds the total,
             # so a callback trickling its answer cannot hold a worker indefinitely.
             async with asyncio.timeout(timeout):
-                return await self._post(self.config.callback_url, body, headers)
+                return await self._post(url, body, headers)
         except TimeoutError:
             return _retry(f"the callback did not answer within {timeout:g} s")
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:

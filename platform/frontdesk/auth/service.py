@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Iterable
 
@@ -20,11 +21,12 @@ from frontdesk.auth.permissions import (
     Permission,
     parse_permissions,
 )
-from frontdesk.auth.sso.policy import check_password_sign_in
+from frontdesk.auth.schemas import TEAM_KINDS
+from frontdesk.auth.sso.policy import SsoRequired, check_password_sign_in
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.db import utcnow
 from frontdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
-from frontdesk.identity.normalise import normalise_email
+from frontdesk.identity.normalise import mask_email, normalise_email
 from frontdesk.ids import new_id
 from frontdesk.runtime import Runtime
 
@@ -321,18 +323,36 @@ async def login(
     return await _issue_pair(session, runtime, user)
 
 
+class SignInFailed(Unauthenticated):
+    """A refused password sign-in. The caller sees only "wrong email or password";
+    ``reason`` and ``user_id`` are for the audit entry (``record_failed_sign_in``)."""
+
+    def __init__(self, reason: str, user_id: uuid.UUID | None = None) -> None:
+        super().__init__("wrong email or password")
+        self.reason = reason
+        self.user_id = user_id
+
+
 async def check_password(
     session: AsyncSession, cipher: TenantCipher, *, email: str, password: str
 ) -> User:
-    """Sign-in by password (the API's tokens, the pages' browser session): audited."""
+    """Sign-in by password (the API's tokens, the pages' browser session): audited.
+
+    Raises ``SignInFailed`` (or ``SsoRequired``); the caller records the failure
+    with ``record_failed_sign_in``, in a transaction of its own.
+    """
     try:
         index = cipher.blind_index("user_email", normalise_email(email))
     except InvalidInput:
         index = ""
     user = await session.scalar(select(User).where(User.email_index == index))
     ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.is_active:
-        raise Unauthenticated("wrong email or password")
+    if user is None:
+        raise SignInFailed("unknown_email")
+    if not ok:
+        raise SignInFailed("wrong_password", user.id)
+    if not user.is_active:
+        raise SignInFailed("user_deactivated", user.id)
     await check_password_sign_in(session, user)
     user.last_login_at = utcnow()
     await record(
@@ -343,6 +363,37 @@ async def check_password(
         subject_id=user.id,
     )
     return user
+
+
+async def record_failed_sign_in(
+    session: AsyncSession,
+    failure: Unauthenticated,
+    *,
+    email: str,
+    ip: str | None,
+    via: str,
+) -> None:
+    """Audit a refused password sign-in (``via``: ``api`` or ``console``); ``session``
+    is bound to the tenant named and must be one that commits (the API's request
+    transaction is rolled back with the error, so it records in one of its own).
+
+    Names the user when the email is one; otherwise keeps the attempted email
+    masked (``a***@example.com``), since the address may be anyone's. Never
+    the password.
+    """
+    user_id: uuid.UUID | None = getattr(failure, "user_id", None)
+    reason = "sso_required" if isinstance(failure, SsoRequired) else getattr(failure, "reason", "")
+    data: dict[str, object] = {"via": via, "ip": ip, "reason": reason or "refused"}
+    if user_id is None:
+        data["email"] = mask_email(email.strip().lower()[:320])
+    await record(
+        session,
+        actor_user_id=None,
+        action="user.sign_in_failed",
+        subject_type="user",
+        subject_id=user_id,
+        **data,
+    )
 
 
 async def refresh(session: AsyncSession, runtime: Runtime, refresh_token: str) -> TokenPair:
@@ -491,6 +542,21 @@ async def revoke_api_token(session: AsyncSession, actor: Principal, token_id: uu
 # --- teams -----------------------------------------------------------------
 
 
+_TEAM_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
+
+
+def _check_team_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("a team name is 1–200 characters")
+    return name
+
+
+def _check_team_kind(kind: str) -> None:
+    if kind not in TEAM_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(TEAM_KINDS)}")
+
+
 async def create_team(
     session: AsyncSession,
     actor_user_id: uuid.UUID | None,
@@ -500,6 +566,11 @@ async def create_team(
     kind: str = "other",
     is_default: bool = False,
 ) -> Team:
+    """Checked here, so the API, the console and manifests refuse the same things."""
+    if not _TEAM_SLUG.match(slug):
+        raise InvalidInput("a team slug is 3–63 lower-case letters, digits and hyphens")
+    name = _check_team_name(name)
+    _check_team_kind(kind)
     if await session.scalar(select(Team.id).where(Team.slug == slug)) is not None:
         raise Conflict(f"a team {slug!r} exists")
     if is_default:
@@ -551,8 +622,9 @@ async def update_team(
     is_default: bool | None,
 ) -> Team:
     if name is not None:
-        team.name = name
+        team.name = _check_team_name(name)
     if kind is not None:
+        _check_team_kind(kind)
         team.kind = kind
     if is_default:
         await session.execute(update(Team).where(Team.id != team.id).values(is_default=False))

@@ -7,7 +7,14 @@ walk-through is ``docs/writing-an-adapter.md``.
 
 from __future__ import annotations
 
-from frontdesk.channels.adapter import ChannelAdapter, ChannelContext, PollResult, Submit
+from frontdesk.channels.adapter import (
+    ChannelAdapter,
+    ChannelContext,
+    CheckResult,
+    CheckStep,
+    PollResult,
+    Submit,
+)
 from frontdesk.channels.errors import (
     ChannelError,
     ChannelNotFound,
@@ -47,7 +54,9 @@ from frontdesk.channels.types import (
 #: 1.2 added phone calls: ``ChannelEvent.call`` (``CallDetails``: one call log
 #: per call, answer times, callback tasks), the ``call_recorded`` event kind and
 #: ``ChannelAdapter.place_call`` (an agent calls a customer back).
-SDK_VERSION = "1.2"
+#: 1.3 added ``ChannelAdapter.check`` (optional: test a channel's connection
+#: from the admin console) with ``CheckResult`` and ``CheckStep``.
+SDK_VERSION = "1.3"
 
 __all__ = [
     "SDK_VERSION",
@@ -65,6 +74,8 @@ __all__ = [
     "ChannelGateway",
     "ChannelNotFound",
     "ChannelServices",
+    "CheckResult",
+    "CheckStep",
     "ConfigInvalid",
     "ContactKindName",
     "ContactRef",

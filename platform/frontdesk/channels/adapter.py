@@ -43,6 +43,25 @@ class PollResult(msgspec.Struct, frozen=True, kw_only=True):
     cursor: str | None = None
 
 
+class CheckStep(msgspec.Struct, frozen=True, kw_only=True):
+    """One thing a connection check tried (SDK 1.3): "SMTP login", "callback URL"."""
+
+    what: str
+    ok: bool
+    #: For the admin: what answered, or why it failed. No secrets.
+    detail: str = ""
+
+
+class CheckResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``ChannelAdapter.check`` found (SDK 1.3). No steps: nothing to check."""
+
+    steps: list[CheckStep] = []
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+
 #: Hands a request the adapter received itself (from a listener) to the intake,
 #: exactly as if it had arrived at the webhook URL.
 Submit = Callable[[InboundRequest], Awaitable[None]]
@@ -134,6 +153,20 @@ class ChannelAdapter(Generic[ConfigT]):
         """
         raise NotImplementedError
 
+    async def check(self) -> CheckResult:
+        """Optional (SDK 1.3): test the channel's connection with its configuration,
+        as the admin console's "Test" button does. Called on an admin's request,
+        never on a schedule.
+
+        Log in, reach the callback: whatever proves the channel can work, one
+        ``CheckStep`` each. Must not send anything to a customer or change
+        anything at the provider; must finish within the configuration's own
+        timeouts; report failures as steps with ``ok=False``, do not raise.
+        Return ``CheckResult()`` (no steps) when the configuration names
+        nothing to check.
+        """
+        raise NotImplementedError
+
     @classmethod
     def routes(cls) -> Sequence[Any]:
         """Extra Litestar route handlers of this adapter (a widget script, a
@@ -153,5 +186,5 @@ class ChannelAdapter(Generic[ConfigT]):
     @classmethod
     def supports(cls, method: str) -> bool:
         """Whether this adapter implements an optional method (``poll``, ``listen``,
-        ``place_call``)."""
+        ``place_call``, ``check``)."""
         return getattr(cls, method) is not getattr(ChannelAdapter, method)

@@ -182,3 +182,44 @@ async def set_limits(session: AsyncSession, settings: Settings, changes: LimitCh
     row.updated_at = utcnow()
     await session.flush()
     return await read_limits(session, settings)
+
+
+class Usage(msgspec.Struct, frozen=True, kw_only=True):
+    # Rates: how much of the minute's allowance is taken now (GCRA's fill: 0
+    # while requests come no faster than the limit's steady rate, the limit
+    # when the next one would be refused). Storage: bytes kept.
+    used: int
+    # 0: no limit
+    limit: int
+
+
+class UsageOut(msgspec.Struct, frozen=True, kw_only=True):
+    api_requests_per_minute: Usage
+    token_api_requests_per_minute: Usage
+    inbound_messages_per_minute: Usage
+    attachment_bytes: Usage
+
+
+async def usage(
+    session: AsyncSession, quotas: Quotas, tenant_id: uuid.UUID, caller: uuid.UUID
+) -> UsageOut:
+    """The tenant's current usage against each limit (the API's and the console's).
+
+    ``caller`` is the API token or user whose own per-token figure is shown.
+    """
+    from frontdesk.attachments.service import stored_bytes
+
+    limits = await read_limits(session, quotas.settings)
+    limiter = quotas.limiter
+
+    async def used(key: str, limit: int) -> Usage:
+        return Usage(used=await limiter.used(key, limit) if limit > 0 else 0, limit=limit)
+
+    return UsageOut(
+        api_requests_per_minute=await used(api_key(tenant_id), limits.api_per_minute),
+        token_api_requests_per_minute=await used(
+            token_key(tenant_id, caller), limits.token_api_per_minute
+        ),
+        inbound_messages_per_minute=await used(inbound_key(tenant_id), limits.inbound_per_minute),
+        attachment_bytes=Usage(used=await stored_bytes(session), limit=limits.storage_bytes),
+    )

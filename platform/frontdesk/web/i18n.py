@@ -26,6 +26,77 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Your company signs in through single sign-on; passwords are for its emergency admin only.",
         "贵公司使用单点登录;密码登录仅限紧急管理员。",
     ),
+    # A refused single sign-on, by the reason the audit entry records.
+    "sso.refused": (
+        "Single sign-on did not sign you in. Try again, or ask your administrator.",
+        "单点登录未能完成。请重试,或联系管理员。",
+    ),
+    "sso.state_invalid": (
+        "This sign-in was not started here. Start again.",
+        "此次登录并非从这里发起。请重新开始。",
+    ),
+    "sso.state_used": (
+        "This sign-in link was already used. Start again.",
+        "此登录链接已被使用。请重新开始。",
+    ),
+    "sso.state_expired": ("This sign-in took too long. Start again.", "登录超时。请重新开始。"),
+    "sso.browser_mismatch": (
+        "This sign-in was started in another browser. Start again here.",
+        "此次登录是在另一个浏览器中发起的。请在此重新开始。",
+    ),
+    "sso.provider_error": (
+        "Your company's sign-in provider refused the sign-in.",
+        "贵公司的身份提供方拒绝了此次登录。",
+    ),
+    "sso.provider_unreachable": (
+        "Your company's sign-in provider could not be reached. Try again later.",
+        "无法连接贵公司的身份提供方。请稍后重试。",
+    ),
+    "sso.provider_misconfigured": (
+        "Single sign-on is not set up correctly. Ask your administrator.",
+        "单点登录配置有误。请联系管理员。",
+    ),
+    "sso.code_rejected": (
+        "The sign-in provider did not accept this sign-in. Start again.",
+        "身份提供方未接受此次登录。请重新开始。",
+    ),
+    "sso.token_invalid": (
+        "The sign-in provider's answer could not be verified.",
+        "无法验证身份提供方的应答。",
+    ),
+    "sso.token_expired": ("The sign-in expired. Start again.", "登录已过期。请重新开始。"),
+    "sso.issuer_mismatch": (
+        "The answer came from another sign-in provider.",
+        "应答来自其他身份提供方。",
+    ),
+    "sso.audience_mismatch": (
+        "The answer was meant for another application.",
+        "应答是发给其他应用的。",
+    ),
+    "sso.nonce_mismatch": (
+        "The answer belongs to another sign-in. Start again.",
+        "应答属于另一次登录。请重新开始。",
+    ),
+    "sso.email_missing": (
+        "The sign-in provider did not say which email address signed in.",
+        "身份提供方未提供登录的邮箱地址。",
+    ),
+    "sso.email_invalid": (
+        "The sign-in provider sent an unusable email address.",
+        "身份提供方提供的邮箱地址无效。",
+    ),
+    "sso.email_unverified": (
+        "Your email address is not verified at the sign-in provider.",
+        "你的邮箱地址在身份提供方处尚未验证。",
+    ),
+    "sso.unknown_user": (
+        "No user with this email address in this company. Ask your administrator.",
+        "该公司没有使用此邮箱的用户。请联系管理员。",
+    ),
+    "sso.user_deactivated": (
+        "This user is deactivated. Ask your administrator.",
+        "此用户已停用。请联系管理员。",
+    ),
     "inbox": ("Inbox", "收件箱"),
     "admin": ("Admin", "管理"),
     "view.open": ("Open", "未结"),
@@ -113,6 +184,66 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "action": ("Action", "操作"),
     "who": ("Who", "操作人"),
     "language": ("中文", "English"),
+    "test": ("Test", "测试"),
+    "no_check": ("This adapter has no connection test.", "此适配器不提供连接测试。"),
+    "nothing_to_check": (
+        "This channel's configuration names no server to test.",
+        "此渠道的配置中没有可测试的服务器。",
+    ),
+    "sla_defaults_in_use": (
+        "The built-in default policies apply until you save your own.",
+        "在保存自定义策略之前,使用内置默认策略。",
+    ),
+    "sla_policies_hint": (
+        "The ordered list as JSON (as the API's /api/v1/sla-policies takes it); "
+        "save [] to return to the defaults.",
+        "按顺序排列的 JSON 列表(与 API /api/v1/sla-policies 相同);保存 [] 即恢复默认。",
+    ),
+    "business_hours": ("Business hours", "工作时间"),
+    "always_open": (
+        "No calendar: SLA clocks count every hour.",
+        "未设置日历:SLA 计时按全天计算。",
+    ),
+    "team_follows_tenant": (
+        "No calendar of its own: the team follows the company's.",
+        "未单独设置:该团队沿用公司的工作时间。",
+    ),
+    "timezone": ("Time zone", "时区"),
+    "hours_hint": (
+        "Opening hours per day, such as 09:00-12:00, 13:00-18:00; an empty day is closed.",
+        "每天的工作时段,例如 09:00-12:00, 13:00-18:00;留空表示休息。",
+    ),
+    "holidays": ("Holidays (YYYY-MM-DD, one a line)", "节假日(YYYY-MM-DD,每行一个)"),
+    "day.mon": ("Monday", "星期一"),
+    "day.tue": ("Tuesday", "星期二"),
+    "day.wed": ("Wednesday", "星期三"),
+    "day.thu": ("Thursday", "星期四"),
+    "day.fri": ("Friday", "星期五"),
+    "day.sat": ("Saturday", "星期六"),
+    "day.sun": ("Sunday", "星期日"),
+    "slug": ("Short name", "标识"),
+    "members": ("Members", "成员"),
+    "lead": ("Lead", "组长"),
+    "make_lead": ("make lead", "设为组长"),
+    "unmake_lead": ("no longer lead", "取消组长"),
+    "add_member": ("Add a member", "添加成员"),
+    "add_team": ("Add a team", "添加团队"),
+    "default_team": ("Default team", "默认团队"),
+    "usage": ("Usage", "用量"),
+    "used": ("Used", "已用"),
+    "limit": ("Limit", "上限"),
+    "no_limit": ("no limit", "不限"),
+    "usage.api_requests_per_minute": ("API requests this minute", "本分钟 API 请求"),
+    "usage.token_api_requests_per_minute": (
+        "Your own API requests this minute",
+        "本分钟你自己的 API 请求",
+    ),
+    "usage.inbound_messages_per_minute": ("Inbound messages this minute", "本分钟收到的消息"),
+    "usage.attachment_bytes": ("Attachment storage (bytes)", "附件存储(字节)"),
+    "usage_hint": (
+        "Quotas are set by the platform's operator (frontdesk tenants limits).",
+        "配额由平台运维设置(frontdesk tenants limits)。",
+    ),
     "forbidden": ("You do not have access to this page.", "你没有访问此页面的权限。"),
 }
 

@@ -43,7 +43,7 @@ from frontdesk.tickets import inbox
 from frontdesk.tickets import service as tickets
 from frontdesk.tickets.models import Ticket
 from frontdesk.tickets.states import MessageKind, Mood, Priority, TicketState
-from frontdesk.web import i18n
+from frontdesk.web import admin, i18n
 from frontdesk.web.render import (
     STATIC,
     Page,
@@ -112,6 +112,7 @@ async def login(request: Request[Any, Any, Any], db: Db, runtime: Rt) -> Respons
     slug = str(form.get("tenant", "")).strip()
     email = str(form.get("email", "")).strip()
     password = str(form.get("password", ""))
+    tenant = None
     try:
         tenant = await get_tenant_by_slug(db, slug)
         await enter_tenant(db, tenant.id)
@@ -119,10 +120,15 @@ async def login(request: Request[Any, Any, Any], db: Db, runtime: Rt) -> Respons
         # The same check as the API's sign-in, SSO required included.
         user = await auth.check_password(db, cipher, email=email, password=password)
         started = await start_browser_session(db, user)
-    except sso_policy.SsoRequired:
-        return await _login_page(db, locale, slug, error="sso_required", status_code=401)
-    except FrontdeskError:
-        return await _login_page(db, locale, slug, error="wrong_credentials", status_code=401)
+    except FrontdeskError as refused:
+        if tenant is not None and isinstance(refused, Unauthenticated):
+            # This transaction commits (the page is answered, not an error).
+            ip = request.client.host if request.client else None
+            await auth.record_failed_sign_in(db, refused, email=email, ip=ip, via="console")
+        error = "sso_required" if isinstance(refused, sso_policy.SsoRequired) else None
+        return await _login_page(
+            db, locale, slug, error=error or "wrong_credentials", status_code=401
+        )
     return enter_console(request, started)
 
 
@@ -517,48 +523,9 @@ async def customer_unmerge(merge_id: FromPath[uuid.UUID], db: Db, page: PageDep)
 # --- admin ------------------------------------------------------------------------
 
 
-def _widget_snippet(runtime: Runtime, kind: str, webhook_url: str) -> str | None:
-    if kind != "webchat":
-        return None
-    public_id = webhook_url.rsplit("/", 1)[1]
-    base = runtime.settings.public_url.rstrip("/")
-    src = f"{base}/channels/webchat/widget.js"
-    return f'<script src="{src}" data-channel="{public_id}" defer></script>'
-
-
 @get("/app/admin", sync_to_thread=False)
 def admin_root() -> Redirect:
     return see_other("/app/admin/channels")
-
-
-@get("/app/admin/channels", opt=needs(P.CHANNELS_MANAGE))
-async def admin_channels(db: Db, runtime: Rt, page: PageDep) -> Response[str]:
-    listed = []
-    for c in await channels.list_channels(db):
-        url = channels.webhook_url(runtime, await channels.endpoint_token(db, c.id))
-        listed.append(
-            {
-                "channel": c,
-                "webhook_url": url,
-                "config": json.dumps(channels.masked_config(runtime, c), ensure_ascii=False),
-                "snippet": _widget_snippet(runtime, c.kind, url),
-            }
-        )
-    adapters = []
-    for kind in runtime.registry.kinds():
-        cls = runtime.registry.get(kind)
-        fields = msgspec.structs.fields(cls.config_type)
-        adapters.append(
-            {
-                "kind": kind,
-                "display_name": cls.display_name,
-                "fields": [f.encode_name for f in fields],
-                "secret_fields": sorted(channels.secret_fields(cls.config_type)),
-            }
-        )
-    return render(
-        "admin/channels.html", locale=page.locale, page=page, channels=listed, adapters=adapters
-    )
 
 
 def _json_field(page: Page, name: str) -> dict[str, Any]:
@@ -707,22 +674,6 @@ async def admin_audit(db: Db, page: PageDep) -> Response[str]:
     )
 
 
-@get("/app/admin/sla", opt=needs(P.SLA_MANAGE))
-async def admin_sla(db: Db, page: PageDep) -> Response[str]:
-    policies, default = await sla.get_policies(db)
-    calendar = await sla.get_calendar(db, None)
-    return render(
-        "admin/sla.html",
-        locale=page.locale,
-        page=page,
-        policies=json.dumps(msgspec.to_builtins(policies), indent=2, ensure_ascii=False),
-        default=default,
-        calendar=json.dumps(msgspec.to_builtins(calendar), indent=2, ensure_ascii=False)
-        if calendar
-        else "",
-    )
-
-
 def web_router() -> Router:
     """Every page, under ``/app``, with the ``page`` dependency and the sign-in redirect."""
     return Router(
@@ -747,7 +698,7 @@ def web_router() -> Router:
             customer_merge,
             customer_unmerge,
             admin_root,
-            admin_channels,
+            *admin.ROUTES,
             admin_add_channel,
             admin_routing,
             admin_add_rule,
@@ -758,7 +709,6 @@ def web_router() -> Router:
             admin_users,
             admin_user_active,
             admin_audit,
-            admin_sla,
             create_static_files_router(
                 path="/app/static", directories=[STATIC], include_in_schema=False
             ),

@@ -16,6 +16,7 @@ from litestar.enums import MediaType
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.api.problems import PROBLEM_JSON
 from frontdesk.auth.permissions import Permission
 from frontdesk.db import bind_tenant
 from frontdesk.errors import PermissionDenied, Unauthenticated
@@ -159,14 +160,20 @@ def see_other(path: str, *, cookies: list[Cookie] | None = None) -> Redirect:
 
 
 def session_cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie:
-    """The ``fd_session`` cookie; an empty value with ``max_age=0`` removes it."""
+    """The ``fd_session`` cookie; an empty value with ``max_age=0`` removes it.
+
+    Secure follows ``FRONTDESK_PUBLIC_URL``'s scheme, as the SSO cookie does,
+    not the request's: behind a proxy that ends TLS the request arrives as
+    http, and the cookie must still never travel in the clear.
+    """
+    settings = request.app.state.runtime.settings
     return Cookie(
         key=COOKIE,
         value=value,
         path="/",
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=settings.public_url.startswith("https://"),
         max_age=max_age,
     )
 
@@ -183,3 +190,23 @@ def sign_in_required(request: Request[Any, Any, Any], exc: SignInRequired) -> Re
     from frontdesk.api.problems import frontdesk_error
 
     return frontdesk_error(request, exc)
+
+
+def wants_html(request: Request[Any, Any, Any]) -> bool:
+    """A browser's navigation (Accept names text/html); API clients keep problem details."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and PROBLEM_JSON not in accept
+
+
+def sso_refused(request: Request[Any, Any, Any], slug: str, reason: str) -> Response[str]:
+    """A refused single sign-on, for a browser: the sign-in page saying why, in its language."""
+    key = f"sso.{reason}"
+    return render(
+        "login.html",
+        locale=locale_of(request),
+        tenant=slug,
+        error=key if key in i18n.CATALOGUE else "sso.refused",
+        sso_url=f"/sso/{slug}/login",
+        sso_required=False,
+        status_code=401,
+    )

@@ -30,7 +30,7 @@ from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import utcnow
 from frontdesk.runtime import Runtime
 from frontdesk.tenancy.service import get_tenant, get_tenant_by_slug
-from frontdesk.web.render import enter_console
+from frontdesk.web.render import enter_console, sso_refused, wants_html
 from frontdesk.web.sessions import start_browser_session
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -112,7 +112,9 @@ class SsoController(Controller):
     tags = ["single sign-on"]
 
     @get("/{tenant_slug:str}/login")
-    async def login(self, tenant_slug: FromPath[str], runtime: Rt) -> Redirect:
+    async def login(
+        self, tenant_slug: FromPath[str], request: Request[Any, Any, Any], runtime: Rt
+    ) -> Response[Any]:
         """Send the browser to the tenant's provider (code flow, PKCE S256, state and nonce)."""
         tenant_id = await _tenant_id(runtime, tenant_slug)
         async with runtime.db.session(tenant_id) as db:
@@ -123,6 +125,8 @@ class SsoController(Controller):
             metadata = await oidc.discover(issuer)
         except oidc.SsoFailed as failed:
             await sso.record_failure(runtime, tenant_id, failed)
+            if wants_html(request):
+                return sso_refused(request, tenant_slug, failed.reason)
             raise
         async with runtime.db.session(tenant_id) as db:
             cipher = await load_tenant_cipher(db, runtime.keyring, tenant_id)
@@ -173,7 +177,10 @@ class SsoController(Controller):
             )
         except oidc.SsoFailed as failed:
             await sso.record_failure(runtime, tenant_id, failed)
-            raise
+            if not wants_html(request):
+                raise
+            # A person in a browser: the sign-in page with the reason, in their language.
+            response = sso_refused(request, tenant_slug, failed.reason)
         response.delete_cookie(sso.BROWSER_COOKIE, path=_cookie_path(tenant_slug))
         return response
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +15,11 @@ from frontdesk.errors import Unauthenticated
 
 class SsoRequired(Unauthenticated):
     """The tenant signs its users in through its provider only."""
+
+    def __init__(self, detail: str, *, user_id: uuid.UUID | None = None) -> None:
+        super().__init__(detail)
+        # Whose password sign-in was refused (for the audit entry only).
+        self.user_id = user_id
 
 
 async def tenant_config(session: AsyncSession) -> SsoConfig | None:
@@ -40,4 +47,6 @@ async def check_password_sign_in(session: AsyncSession, user: User) -> None:
         return
     if config.break_glass_user_id == user.id:
         return
-    raise SsoRequired("this company signs in through single sign-on; use its sign-in page")
+    raise SsoRequired(
+        "this company signs in through single sign-on; use its sign-in page", user_id=user.id
+    )
