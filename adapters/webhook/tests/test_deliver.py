@@ -244,3 +244,26 @@ def test_retry_after_values() -> None:
     assert retry_after("Sun, 01 Mar 2026 11:00:00 GMT", now=now) == 0.0
     for junk in ("soon", "-5", "1.5", "", "٣"):
         assert retry_after(junk, now=now) is None
+
+
+# --- check (SDK 1.3): the console's connection test ---------------------------------
+
+
+async def test_check_pings_the_callback_signed_and_reports_its_answer(
+    adapter_for: AdapterFor, provider: ProviderServer, secret: str
+) -> None:
+    assert WebhookAdapter.supports("check")
+    provider.queue(answer(status=204, body=b""), answer(status=404, body=b"secret internals"))
+    adapter = wired(adapter_for, provider)
+    good = await adapter.check()
+    assert good.ok and good.steps[0].what == f"{provider.url}{PATH}"
+    bad = await adapter.check()
+    assert not bad.ok and "404" in bad.steps[0].detail
+    assert "internals" not in bad.steps[0].detail
+    first = provider.requests[0]
+    assert first.headers["x-frontdesk-event"] == "ping"
+    verify_signature(secret, first.body, first.headers["x-frontdesk-signature"])
+    assert json.loads(first.body)["type"] == "ping"
+    # Inbound only: nothing to check, and nothing is sent.
+    assert (await adapter_for().check()).steps == []
+    assert provider.received == 2
