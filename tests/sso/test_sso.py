@@ -109,6 +109,28 @@ async def test_a_wrong_state_is_refused_and_audited(
     ]
 
 
+async def test_a_browser_is_shown_the_refusal_on_the_sign_in_page_in_its_language(
+    client: httpx.AsyncClient, provider: Provider, sso_tenant: SsoTenant
+) -> None:
+    provider.behaviour.person = person(sso_tenant.agent.email)
+    callback = await through_provider(client, sso_tenant.slug)
+    path = urlsplit(callback).path
+    html = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    r = await client.get(path, params={"state": "forged"}, headers=html)
+    assert r.status_code == 401
+    assert r.headers["content-type"].startswith("text/html")
+    assert "This sign-in was not started here" in r.text
+    assert f'href="/sso/{sso_tenant.slug}/login"' in r.text  # start again
+    zh = await client.get(
+        path, params={"state": "forged"}, headers={**html, "accept-language": "zh-CN"}
+    )
+    assert "此次登录并非从这里发起" in zh.text and 'lang="zh-CN"' in zh.text
+    # An API client (no text/html in Accept) keeps problem details.
+    assert reason(await client.get(path, params={"state": "forged"})) == "state_invalid"
+    failures = await audit(client, sso_tenant, "sso.sign_in_failed")
+    assert len(failures) == 3
+
+
 async def test_another_tenants_sign_in_does_not_sign_in_here(
     client: httpx.AsyncClient,
     provider: Provider,
