@@ -31,6 +31,8 @@ async def test_agents_are_refused_posts_need_the_token_and_gets_change_nothing(
     gets = ["/app/admin/teams", f"/app/admin/teams/{team}", "/app/admin/usage", "/app/admin/sla"]
     posts = {
         "/app/admin/sla/policies": {"policies": "[]"},
+        "/app/admin/sla/policies/add": {"name": "x", "first_response": "1"},
+        "/app/admin/sla/policies/0/remove": {},
         "/app/admin/business-hours": {"timezone": "UTC", "hours_mon": "09:00-18:00"},
         "/app/admin/teams": {"slug": "night-shift", "name": "Night"},
         f"/app/admin/teams/{team}": {"name": "Renamed"},
@@ -84,6 +86,42 @@ async def test_sla_policies_and_business_hours_are_edited_and_bad_input_stores_n
         got = (await client.get("/api/v1/sla-policies", headers=h)).json()
         assert got["source"] == "tenant"
         assert [p["name"] for p in got["policies"]] == ["Everything in 2 h"]
+        # One policy at a time, from the form: before the first, in minutes.
+        for bad, why in (({}, "sets no target"), ({"first_response": "soon"}, "whole number")):
+            r = await b.post(
+                "/app/admin/sla/policies/add",
+                data={"name": "Bad", "priority_urgent": "on", **bad, "_csrf": csrf},
+            )
+            assert r.status_code == 400 and why in r.text
+        r = await b.post(
+            "/app/admin/sla/policies/add",
+            data={
+                "name": "Urgent in 30 min",
+                "priority_urgent": "on",
+                "first_response": "30",
+                "first_response_unit": "minutes",
+                "resolution": "2",
+                "resolution_unit": "business_days",
+                "notify_admins": "on",
+                "position": "0",
+                "_csrf": csrf,
+            },
+        )
+        assert r.status_code == 303, r.text
+        got = (await client.get("/api/v1/sla-policies", headers=h)).json()["policies"]
+        assert [p["name"] for p in got] == ["Urgent in 30 min", "Everything in 2 h"]
+        assert got[0]["priorities"] == ["urgent"]
+        assert got[0]["first_response"] == {"seconds": 1800, "business_days": None}
+        assert got[0]["resolution"]["business_days"] == 2
+        assert got[0]["escalation"][0]["notify"] == ["admins"]
+        shown = (await b.get("/app/admin/sla")).text
+        assert "30 min" in shown and "2 d*" in shown
+        r = await b.post("/app/admin/sla/policies/1/up", data={"_csrf": csrf})
+        assert r.status_code == 303
+        r = await b.post("/app/admin/sla/policies/1/remove", data={"_csrf": csrf})
+        assert r.status_code == 303
+        got = (await client.get("/api/v1/sla-policies", headers=h)).json()["policies"]
+        assert [p["name"] for p in got] == ["Everything in 2 h"]
         # Business hours: a bad range, a bad holiday, an unknown time zone.
         form = {"timezone": "Asia/Shanghai", "hours_mon": "09:00-12:00, 13:00-18:00"}
         for bad, why in (

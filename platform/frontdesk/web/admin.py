@@ -32,11 +32,12 @@ from frontdesk.auth.schemas import TEAM_KINDS
 from frontdesk.channels import CheckResult, CheckStep
 from frontdesk.channels import service as channels
 from frontdesk.crypto.service import load_tenant_cipher
-from frontdesk.errors import Conflict, InvalidInput
+from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.quotas import service as quotas
 from frontdesk.routing import sla
 from frontdesk.routing.calendar import CalendarSpec
 from frontdesk.runtime import Runtime
+from frontdesk.tickets.states import Priority
 from frontdesk.web.render import Page, provide_page, render, see_other
 
 PageDep = NamedDependency[Page]
@@ -210,6 +211,16 @@ async def _sla_page(
         status_code=400 if error else 200,
         error=error,
         error_form=error_form,
+        listed=[
+            (
+                policy,
+                {m: _target_text(policy.target(sla.Metric(m))) for m in METRICS},
+            )
+            for policy in policies
+        ],
+        form=page.form if error_form == "add" else {},
+        priorities=list(Priority),
+        metrics=METRICS,
         policies=policies_text if policies_text is not None else text,
         default=default,
         hours=hours or _hours_form(await sla.get_calendar(db, None)),
@@ -240,6 +251,108 @@ async def admin_put_policies(db: Db, page: PageDep) -> Response[Any]:
     if error:
         return await _sla_page(db, page, error=error, error_form="policies", policies_text=text)
     return see_other("/app/admin/sla")
+
+
+UNITS = {"minutes": 60, "hours": 3600}
+METRICS = ("first_response", "next_response", "resolution")
+
+
+def _target_from(page: Page, metric: str) -> dict[str, int] | None:
+    raw = page.field(metric)
+    if not raw:
+        return None
+    try:
+        amount = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{metric}: a whole number") from None
+    if amount < 1:
+        raise InvalidInput(f"{metric}: at least 1")
+    unit = page.field(f"{metric}_unit") or "hours"
+    if unit == "business_days":
+        return {"business_days": amount}
+    if unit not in UNITS:
+        raise InvalidInput(f"{metric}: unknown unit {unit!r}")
+    return {"seconds": amount * UNITS[unit]}
+
+
+def _policy_from(page: Page) -> sla.PolicySpec:
+    """One policy from the "Add a policy" form, or InvalidInput saying what is wrong."""
+    escalation = []
+    if page.field("escalate_on_breach") or page.field("notify_admins"):
+        escalation.append(
+            {
+                "on": "breach",
+                "escalate": bool(page.field("escalate_on_breach")),
+                "notify": ["admins"] if page.field("notify_admins") else [],
+            }
+        )
+    raw: dict[str, Any] = {
+        "name": page.field("name"),
+        "priorities": [p.value for p in Priority if page.field(f"priority_{p.value}")],
+        "channels": [c.strip() for c in page.field("channels").split(",") if c.strip()],
+        "categories": [c.strip() for c in page.field("categories").split(",") if c.strip()],
+        "escalation": escalation,
+    }
+    for metric in METRICS:
+        raw[metric] = _target_from(page, metric)
+    try:
+        return msgspec.convert(raw, sla.PolicySpec)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"policy: {exc}") from None
+
+
+@post("/app/admin/sla/policies/add", opt=needs(P.SLA_MANAGE))
+async def admin_add_policy(db: Db, page: PageDep) -> Response[Any]:
+    """Insert one policy before ``position`` (default: at the end); the defaults, while
+    in use, are kept as the start of the tenant's own list."""
+
+    async def change() -> None:
+        found, _ = await sla.get_policies(db)
+        policy = _policy_from(page)
+        raw = page.field("position")
+        position = int(raw) if raw.isdigit() else len(found)
+        await sla.put_policies(
+            db, page.principal.user_id, [*found[:position], policy, *found[position:]]
+        )
+
+    error = await _refusable(db, change)
+    if error:
+        return await _sla_page(db, page, error=error, error_form="add")
+    return see_other("/app/admin/sla")
+
+
+@post("/app/admin/sla/policies/{position:int}/{move:str}", opt=needs(P.SLA_MANAGE))
+async def admin_move_policy(
+    position: FromPath[int], move: FromPath[str], db: Db, page: PageDep
+) -> Response[Any]:
+    """``remove`` a policy, or move it ``up`` one place (earlier wins)."""
+    found, _ = await sla.get_policies(db)
+    if not 0 <= position < len(found) or move not in ("remove", "up"):
+        raise NotFound("no such policy")
+    if move == "remove":
+        changed = [p for i, p in enumerate(found) if i != position]
+    elif position > 0:
+        changed = list(found)
+        changed[position - 1], changed[position] = changed[position], changed[position - 1]
+    else:
+        return see_other("/app/admin/sla")
+    if not changed:
+        return await _sla_page(db, page, error="keep at least one policy, or save [] below")
+    await sla.put_policies(db, page.principal.user_id, changed)
+    return see_other("/app/admin/sla")
+
+
+def _target_text(target: Any) -> str:
+    if target is None:
+        return ""
+    if target.business_days is not None:
+        return f"{target.business_days} d*"
+    seconds = int(target.seconds)
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
 
 
 @post("/app/admin/business-hours", opt=needs(P.SLA_MANAGE))
@@ -433,6 +546,8 @@ ROUTES = [
     admin_test_channel,
     admin_sla,
     admin_put_policies,
+    admin_add_policy,
+    admin_move_policy,
     admin_put_hours,
     admin_teams,
     admin_create_team,
