@@ -281,6 +281,12 @@ async def test_failed_sign_ins_are_audited_without_the_password(
     assert console["data"]["via"] == "console"
     assert console["data"]["email"] == "n***@elsewhere.example"
     assert "hunter2" not in str(failed) and "pw-x" not in str(failed)
+    # The console's audit page shows whose sign-in failed, from where, and why.
+    async with browser(client) as b:
+        await browser_sign_in(b, t.admin)
+        shown = (await b.get("/app/admin/audit")).text
+        assert "user.sign_in_failed" in shown and "reason=wrong_password" in shown
+        assert "email=n***@elsewhere.example" in shown
     # A right password still signs in, and is not a failure.
     ok = await client.post(
         "/api/v1/auth/login", json={"tenant": t.slug, "email": t.admin.email, "password": PASSWORD}

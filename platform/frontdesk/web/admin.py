@@ -125,7 +125,8 @@ async def admin_test_channel(
         page = await provide_page(request, db)
         tenant_id = page.principal.tenant_id
         channel = await channels.get_channel(db, channel_id)
-        cls = runtime.registry.get(channel.kind)
+        kind = channel.kind
+        cls = runtime.registry.get(kind)
         adapter = None
         if cls.supports("check"):
             cipher = await load_tenant_cipher(db, runtime.keyring, tenant_id)
@@ -137,10 +138,10 @@ async def admin_test_channel(
             async with asyncio.timeout(CHECK_LIMIT_SECONDS):
                 result = await adapter.check()
         except TimeoutError:
-            step = CheckStep(what=channel.kind, ok=False, detail="the check did not finish")
+            step = CheckStep(what=kind, ok=False, detail="the check did not finish")
             result = CheckResult(steps=[step])
         except Exception as exc:  # an adapter's bug is shown, not a 500
-            step = CheckStep(what=channel.kind, ok=False, detail=f"{type(exc).__name__}")
+            step = CheckStep(what=kind, ok=False, detail=f"{type(exc).__name__}")
             result = CheckResult(steps=[step])
     async with runtime.db.session(tenant_id) as db:
         await record(

@@ -11,6 +11,7 @@ import hmac
 import re
 from typing import Annotated, ClassVar
 
+import httpx
 import msgspec
 
 from frontdesk.channels import (
@@ -19,6 +20,8 @@ from frontdesk.channels import (
     Capabilities,
     ChannelAdapter,
     ChannelEvent,
+    CheckResult,
+    CheckStep,
     ContactKindName,
     DeliveryReceipt,
     InboundMessage,
@@ -70,6 +73,8 @@ class TelegramAdapter(ChannelAdapter[TelegramConfig]):
     contact_kind: ClassVar[ContactKindName] = "im"
     # max_length is the Bot API's per-message limit; longer replies are split.
     capabilities: ClassVar[Capabilities] = Capabilities(threads=True, max_length=MAX_TEXT)
+    #: 1.3: ``check`` (the console's connection test).
+    sdk_versions: ClassVar[str] = ">=1.3,<2"
 
     async def verify(self, request: InboundRequest) -> None:
         given = request.headers.get(SECRET_HEADER)
@@ -121,6 +126,34 @@ class TelegramAdapter(ChannelAdapter[TelegramConfig]):
                 time_limit=timeout,
                 secrets=[self.config.bot_token],
             )
+
+    async def check(self) -> CheckResult:
+        """Ask the Bot API who the bot is (``getMe``, SDK 1.3): the token works, and
+        which bot it is. Sends nothing to anyone."""
+        url = f"{self.config.api_base_url.rstrip('/')}/bot{self.config.bot_token}/getMe"
+        what = "Telegram getMe"
+        timeout = self.config.timeout_seconds
+        try:
+            async with _http.client(timeout) as http:
+                answer = await _http.call(http, "GET", url, time_limit=timeout)
+        except (TimeoutError, httpx.HTTPError) as exc:
+            failed = _http.unreachable(exc, "Telegram", timeout, [self.config.bot_token])
+            return CheckResult(steps=[CheckStep(what=what, ok=False, detail=failed.error or "")])
+        me: Me | None = _http.decode(answer, Me)
+        if 200 <= answer.status < 300 and me is not None and me.ok and me.result is not None:
+            bot = f"@{me.result.username}" if me.result.username else str(me.result.id)
+            return CheckResult(steps=[CheckStep(what=what, ok=True, detail=f"signed in as {bot}")])
+        said = f": {clean(me.description)[:200]}" if me and me.description else ""
+        detail = f"Telegram answered {answer.status}{said}"
+        return CheckResult(steps=[CheckStep(what=what, ok=False, detail=detail)])
+
+
+class Me(msgspec.Struct, frozen=True):
+    """``getMe``'s answer."""
+
+    ok: bool
+    result: User | None = None
+    description: str | None = None
 
 
 def _receipt(answer: _http.Answer) -> DeliveryReceipt:

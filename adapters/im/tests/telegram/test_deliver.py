@@ -196,3 +196,23 @@ async def test_too_long_or_empty_replies_are_refused_unsent(
         assert (receipt.status, receipt.retryable) == ("failed", False)
         assert receipt.error is not None and why in receipt.error
     assert provider.received == 0
+
+
+# --- check (SDK 1.3): the console's connection test ---------------------------------
+
+
+async def test_check_asks_get_me_and_names_the_bot(
+    wired: TelegramAdapter, provider: ProviderServer
+) -> None:
+    assert TelegramAdapter.supports("check")
+    me = {"ok": True, "result": {"id": 7012345678, "is_bot": True, "username": "acme_bot"}}
+    provider.queue(ProviderResponse(body=json.dumps(me).encode()), error(401, "Unauthorized"))
+    good = await wired.check()
+    assert good.ok and good.steps[0].detail == "signed in as @acme_bot"
+    bad = await wired.check()
+    assert not bad.ok and bad.steps[0].detail == "Telegram answered 401: Unauthorized"
+    assert [(r.method, r.path.rsplit("/", 1)[1]) for r in provider.requests] == [
+        ("GET", "getMe"),
+        ("GET", "getMe"),
+    ]
+    assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0" not in str(bad)
