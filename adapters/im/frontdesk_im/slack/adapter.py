@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from typing import Annotated, ClassVar
 
+import httpx
 import msgspec
 
 from frontdesk.channels import (
@@ -20,6 +21,8 @@ from frontdesk.channels import (
     Capabilities,
     ChannelAdapter,
     ChannelEvent,
+    CheckResult,
+    CheckStep,
     ContactKindName,
     DeliveryReceipt,
     InboundMessage,
@@ -87,6 +90,8 @@ class SlackAdapter(ChannelAdapter[SlackConfig]):
     config_type: ClassVar[type[msgspec.Struct]] = SlackConfig
     contact_kind: ClassVar[ContactKindName] = "im"
     capabilities: ClassVar[Capabilities] = Capabilities(threads=True, max_length=MAX_TEXT)
+    #: 1.3: ``check`` (the console's connection test).
+    sdk_versions: ClassVar[str] = ">=1.3,<2"
 
     async def verify(self, request: InboundRequest) -> None:
         verify_signature(
@@ -129,6 +134,38 @@ class SlackAdapter(ChannelAdapter[SlackConfig]):
             return await _http.send_parts(
                 parts, send, provider="Slack", time_limit=timeout, secrets=[self.config.bot_token]
             )
+
+    async def check(self) -> CheckResult:
+        """``auth.test`` with the bot token (SDK 1.3): the token works, for which
+        workspace and bot user. Posts nothing."""
+        url = f"{self.config.api_base_url.rstrip('/')}/auth.test"
+        headers = {"Authorization": f"Bearer {self.config.bot_token}"}
+        what = "Slack auth.test"
+        timeout = self.config.timeout_seconds
+        try:
+            async with _http.client(timeout) as http:
+                answer = await _http.call(http, "POST", url, headers=headers, time_limit=timeout)
+        except (TimeoutError, httpx.HTTPError) as exc:
+            failed = _http.unreachable(exc, "Slack", timeout, [self.config.bot_token])
+            return CheckResult(steps=[CheckStep(what=what, ok=False, detail=failed.error or "")])
+        found: AuthTest | None = _http.decode(answer, AuthTest)
+        if 200 <= answer.status < 300 and found is not None and found.ok:
+            detail = (
+                f"signed in as {clean(found.user or '')[:80]} in {clean(found.team or '')[:80]}"
+            )
+            return CheckResult(steps=[CheckStep(what=what, ok=True, detail=detail)])
+        said = f": {clean(found.error)[:100]}" if found and found.error else ""
+        detail = f"Slack answered {answer.status}{said}"
+        return CheckResult(steps=[CheckStep(what=what, ok=False, detail=detail)])
+
+
+class AuthTest(msgspec.Struct, frozen=True):
+    """``auth.test``'s answer."""
+
+    ok: bool
+    user: str | None = None
+    team: str | None = None
+    error: str | None = None
 
 
 def escape(text: str) -> str:

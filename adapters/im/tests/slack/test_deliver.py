@@ -166,3 +166,22 @@ async def test_too_long_and_empty_replies_are_refused_unsent(
         assert (receipt.status, receipt.retryable) == ("failed", False)
         assert receipt.error is not None and why in receipt.error
     assert provider.received == 0
+
+
+# --- check (SDK 1.3): the console's connection test ---------------------------------
+
+
+async def test_check_calls_auth_test_with_the_bot_token(
+    wired: SlackAdapter, provider: ProviderServer
+) -> None:
+    assert SlackAdapter.supports("check")
+    me = {"ok": True, "user": "acme_support", "team": "Acme", "bot_id": "B01"}
+    provider.queue(ProviderResponse(body=json.dumps(me).encode()), slack_error("invalid_auth"))
+    good = await wired.check()
+    assert good.ok and good.steps[0].detail == "signed in as acme_support in Acme"
+    bad = await wired.check()
+    assert not bad.ok and bad.steps[0].detail == "Slack answered 200: invalid_auth"
+    got = provider.requests[0]
+    assert (got.method, got.path) == ("POST", "/auth.test")
+    assert got.headers["authorization"].startswith("Bearer xox")
+    assert len(provider.requests) == 2
