@@ -4,6 +4,7 @@ connection test, quota usage, and the console's sign-in hardening: on SQLite and
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -38,6 +39,7 @@ async def test_agents_are_refused_posts_need_the_token_and_gets_change_nothing(
         f"/app/admin/teams/{team}": {"name": "Renamed"},
         f"/app/admin/teams/{team}/members": {"user_id": str(agent.user_id), "is_lead": "on"},
         f"/app/admin/teams/{team}/business-hours": {"hours_mon": "09:00-18:00"},
+        f"/app/admin/channels/{uuid.uuid4()}/test": {},
     }
     async with browser(client) as b:
         csrf = await browser_sign_in(b, agent)
