@@ -21,20 +21,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.audit.service import record
 from frontdesk.auth import invitations
 from frontdesk.auth import service as auth
-from frontdesk.auth.models import Role, Team, TeamMember, User
 from frontdesk.auth.permissions import BUILTIN_ROLES, Permission
 from frontdesk.canned import service as canned
 from frontdesk.channels import service as channels
-from frontdesk.channels.models import ChannelInstance
 from frontdesk.channels.settings import encode_settings, settings_of
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import enter_tenant
@@ -45,7 +42,11 @@ from frontdesk.manifests.schema import ChannelSpec, Manifest, UserSpec
 from frontdesk.routing import rules, sla
 from frontdesk.runtime import Runtime
 from frontdesk.tenancy import service as tenancy
-from frontdesk.tenancy.models import Tenant
+
+if TYPE_CHECKING:
+    from frontdesk.auth.models import Role, Team, User
+    from frontdesk.channels.models import ChannelInstance
+    from frontdesk.tenancy.models import Tenant
 
 # Changes a manifest makes are audited as this actor: no signed-in user made them.
 MANIFEST_ACTOR = uuid.UUID(int=0)
@@ -164,9 +165,7 @@ class _Apply:
 
     async def _tenant(self) -> Tenant:
         spec = self.m.tenant
-        tenant = await self.session.scalar(
-            select(Tenant).where(Tenant.slug == spec.slug, Tenant.status == "active")
-        )
+        tenant = await tenancy.find_tenant_by_slug(self.session, spec.slug)
         if tenant is not None:
             await enter_tenant(self.session, tenant.id)
             if tenant.name != spec.name:
@@ -268,10 +267,10 @@ class _Apply:
 
     async def _users(self) -> None:
         session = self.session
-        users = list((await session.scalars(select(User).order_by(User.id))).all())
+        users = await auth.all_users(session)
         by_index = {u.email_index: u for u in users}
         members: dict[uuid.UUID, dict[uuid.UUID, bool]] = {}
-        for row in (await session.scalars(select(TeamMember))).all():
+        for row in await auth.all_team_members(session):
             members.setdefault(row.user_id, {})[row.team_id] = row.is_lead
         listed: set[uuid.UUID] = set()
         for spec in self.m.users:
