@@ -79,7 +79,11 @@ class LocalRateLimiter:
             planned: list[tuple[str, float]] = []
             wait = 0.0
             for key, per_minute in limits:
-                tat = max(self._tat.get(key, now), now)
+                tat = self._tat.get(key, now)
+                if tat < now or tat - now > WINDOW_MS:
+                    # Past, or further ahead than any charge puts it: the clock
+                    # was moved back (a test's, or the wall clock's), so start afresh.
+                    tat = now
                 new_tat = tat + interval_ms(per_minute) * cost
                 if new_tat - now > WINDOW_MS:
                     wait = max(wait, new_tat - now - WINDOW_MS)
@@ -96,7 +100,8 @@ class LocalRateLimiter:
     async def used(self, key: str, per_minute: int) -> int:
         with self._lock:
             tat = self._tat.get(key)
-        return 0 if tat is None else used_in_window(tat - self._now(), per_minute)
+        ahead = 0.0 if tat is None else tat - self._now()
+        return 0 if ahead > WINDOW_MS else used_in_window(ahead, per_minute)
 
     async def forget(self, fragment: str) -> int:
         with self._lock:
