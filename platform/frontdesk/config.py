@@ -48,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     timer_tick_ms: int = 1_000
     timer_batch_size: int = 200
     timer_lease_ms: int = 60_000
+    # An agent's open inbox sockets renew their presence every third of this;
+    # sockets silent this long (their app process crashed) count as closed.
+    presence_lease_seconds: int = 90
     # Base64 key, or "1:<b64>,2:<b64>" for a keyring with versions.
     master_key: str = ""
     master_key_file: Path | None = None
@@ -159,6 +162,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         timer_tick_ms=max(10, _int(env, "FRONTDESK_TIMER_TICK_MS", 1_000)),
         timer_batch_size=max(1, _int(env, "FRONTDESK_TIMER_BATCH_SIZE", 200)),
         timer_lease_ms=max(100, _int(env, "FRONTDESK_TIMER_LEASE_MS", 60_000)),
+        presence_lease_seconds=max(3, _int(env, "FRONTDESK_PRESENCE_LEASE_SECONDS", 90)),
         master_key=env.get("FRONTDESK_MASTER_KEY", ""),
         master_key_file=Path(key_file) if key_file else None,
         secret_key=env.get("FRONTDESK_SECRET_KEY", ""),
