@@ -63,6 +63,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     poll_interval_seconds: int = 60
     public_url: str = "http://127.0.0.1:8000"
     embedded: bool = True
+    # May the platform connect to loopback, private or link-local addresses a
+    # tenant names (callback URLs, provider API URLs, mail hosts, SSO issuers)?
+    # Yes embedded (the demo's and the tests' providers are on localhost); no in
+    # production unless FRONTDESK_ALLOW_PRIVATE_TARGETS=1 (``frontdesk.egress``).
+    allow_private_targets: bool = True
     # Quotas every tenant gets unless an operator sets its own
     # (``frontdesk tenants limits``): API requests per minute for the whole
     # tenant and for one token, inbound messages per minute at the intake,
@@ -104,6 +109,17 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be 1 or 0, got {raw!r}")
 
 
 SQLITE_SYNCHRONOUS = ("full", "normal")
@@ -173,6 +189,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         public_url=env.get("FRONTDESK_PUBLIC_URL") or "http://127.0.0.1:8000",
         sqlite_synchronous=_sqlite_synchronous(env.get("FRONTDESK_SQLITE_SYNCHRONOUS") or "full"),
         embedded=not env.get("FRONTDESK_DATABASE_URL"),
+        allow_private_targets=_flag(
+            env, "FRONTDESK_ALLOW_PRIVATE_TARGETS", not env.get("FRONTDESK_DATABASE_URL")
+        ),
         quota_api_per_minute=max(0, _int(env, "FRONTDESK_QUOTA_API_PER_MINUTE", 6_000)),
         quota_token_api_per_minute=max(0, _int(env, "FRONTDESK_QUOTA_TOKEN_API_PER_MINUTE", 3_000)),
         quota_inbound_per_minute=max(0, _int(env, "FRONTDESK_QUOTA_INBOUND_PER_MINUTE", 60_000)),

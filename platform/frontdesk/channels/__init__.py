@@ -21,6 +21,7 @@ from frontdesk.channels.live import ChannelGateway, ChannelServices, OpenChannel
 from frontdesk.channels.masking import mask_sensitive_numbers
 from frontdesk.channels.types import (
     SECRET,
+    TARGET,
     Attachment,
     CallDetails,
     CallDirection,
@@ -47,11 +48,13 @@ from frontdesk.channels.types import (
 #: 1.2 added phone calls: ``ChannelEvent.call`` (``CallDetails``: one call log
 #: per call, answer times, callback tasks), the ``call_recorded`` event kind and
 #: ``ChannelAdapter.place_call`` (an agent calls a customer back).
-SDK_VERSION = "1.2"
+#: 1.3 added ``TARGET``, the mark on config fields the adapter connects to.
+SDK_VERSION = "1.3"
 
 __all__ = [
     "SDK_VERSION",
     "SECRET",
+    "TARGET",
     "Attachment",
     "CallDetails",
     "CallDirection",
