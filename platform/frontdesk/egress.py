@@ -114,6 +114,12 @@ def target_fields(config_type: type[msgspec.Struct]) -> list[str]:
     return [f.encode_name for f in info.fields if _marked(f.type)]
 
 
+async def check_adapter(config: msgspec.Struct, *, allow_private: bool) -> None:
+    """An adapter's decoded config, just before it connects (the name may resolve
+    elsewhere now than when the channel was saved)."""
+    await check_config(type(config), msgspec.to_builtins(config), allow_private=allow_private)
+
+
 async def check_config(
     config_type: type[msgspec.Struct], config: dict[str, Any], *, allow_private: bool
 ) -> None:

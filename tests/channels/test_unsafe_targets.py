@@ -1,16 +1,18 @@
 """A tenant cannot point the platform at its own network: a channel's callback URL
 resolving to a private address is refused when set, and a reply is not sent
-once the name has come to resolve to one (DNS rebinding)."""
+(a mailbox not polled) once the name has come to resolve to one (DNS rebinding)."""
 
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
 
+from channels.email_platform import make_email_channel
 from channels.test_pipeline import (
     SECRET,
     _reply,
@@ -23,6 +25,7 @@ from channels.test_pipeline import (
 )
 from conftest import TenantUnderTest, drain
 from frontdesk import egress
+from frontdesk.channels import runner
 from frontdesk.runtime import Runtime
 
 HOST = "shop.rebinding.example"
@@ -80,3 +83,28 @@ async def test_a_private_callback_url_is_refused_and_one_that_turns_private_fail
     r = await client.get(f"/api/v1/tickets/{ticket['id']}/deliveries", headers=tenant.admin.headers)
     [delivery] = r.json()
     assert len(delivery["attempts"]) == 1  # not retried: it would be refused again
+
+
+async def test_a_mailbox_whose_host_turns_private_is_not_polled(
+    client: httpx.AsyncClient,
+    tenant: TenantUnderTest,
+    production: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answers = {HOST: "8.8.8.8"}
+
+    async def resolve(host: str, port: int) -> list[Any]:
+        return [ipaddress.ip_address(answers.get(host, host))]
+
+    monkeypatch.setattr(egress, "_resolve", resolve)
+    channel = await make_email_channel(
+        client,
+        tenant,
+        imap_host=HOST,
+        imap_username="support",
+        imap_password="mailbox-password",
+    )
+    answers[HOST] = "10.0.0.7"
+    outcome = await runner.poll_channel(production, tenant.id, uuid.UUID(channel.id), force=True)
+    assert outcome.polled and not outcome.cursor_saved
+    assert outcome.error and f"imap_host {HOST} resolves to 10.0.0.7, a private" in outcome.error

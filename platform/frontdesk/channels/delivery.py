@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,10 +109,8 @@ async def deliver(runtime: Runtime, tenant_id: uuid.UUID, delivery_id: uuid.UUID
     try:
         # Checked again at each attempt: a name may come to resolve to a
         # private address after the channel was saved (DNS rebinding).
-        await egress.check_config(
-            type(adapter.config),
-            msgspec.to_builtins(adapter.config),
-            allow_private=runtime.settings.allow_private_targets,
+        await egress.check_adapter(
+            adapter.config, allow_private=runtime.settings.allow_private_targets
         )
         receipt = await asyncio.wait_for(adapter.deliver(outbound), timeout=timeout)
         if not isinstance(receipt, DeliveryReceipt):
