@@ -320,9 +320,10 @@ async def test_an_agent_whose_app_process_crashed_goes_offline_when_the_socket_l
     [moved] = await timeline(client, tenant, urgent["id"], "reassigned_assignee_offline")
     assert moved["from"] == str(crashed.user_id)
 
-    # Reconnecting brings the agent back, counted afresh; closing takes them offline.
+    # A socket that was only stalled, renewing late, brings the agent back, counted
+    # afresh; closing it takes them offline.
     async with runtime.db.session(tenant.id) as session:
-        await assignment.socket_opened(session, crashed.user_id, lease)
+        await assignment.socket_alive(session, crashed.user_id, lease)
     r = await client.get("/api/v1/me/presence", headers=crashed.headers)
     assert r.json() == {"status": "online"}
     async with runtime.db.session(tenant.id) as session:

@@ -205,8 +205,9 @@ async def socket_opened(session: AsyncSession, user_id: uuid.UUID, lease: dt.tim
 async def socket_alive(session: AsyncSession, user_id: uuid.UUID, lease: dt.timedelta) -> None:
     """An open inbox socket renews the lease on the user's sockets."""
     profile = await _profile(session, user_id)
-    if _lease_lapsed(profile):
-        # Renewed too late (the lease ran out first): count this socket afresh.
+    if _lease_lapsed(profile) or profile.connections == 0:
+        # Renewed too late (the lease ran out, or the sweep already took the
+        # agent offline): the socket is open after all, so count it afresh.
         await socket_opened(session, user_id, lease)
         return
     profile.socket_lease_until = clock_now() + lease
