@@ -48,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     timer_tick_ms: int = 1_000
     timer_batch_size: int = 200
     timer_lease_ms: int = 60_000
+    # An agent's open inbox sockets renew their presence every third of this;
+    # sockets silent this long (their app process crashed) count as closed.
+    presence_lease_seconds: int = 90
     # Base64 key, or "1:<b64>,2:<b64>" for a keyring with versions.
     master_key: str = ""
     master_key_file: Path | None = None
@@ -60,6 +63,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     poll_interval_seconds: int = 60
     public_url: str = "http://127.0.0.1:8000"
     embedded: bool = True
+    # May the platform connect to loopback, private or link-local addresses a
+    # tenant names (callback URLs, provider API URLs, mail hosts, SSO issuers)?
+    # Yes embedded (the demo's and the tests' providers are on localhost); no in
+    # production unless FRONTDESK_ALLOW_PRIVATE_TARGETS=1 (``frontdesk.egress``).
+    allow_private_targets: bool = True
     # Quotas every tenant gets unless an operator sets its own
     # (``frontdesk tenants limits``): API requests per minute for the whole
     # tenant and for one token, inbound messages per minute at the intake,
@@ -101,6 +109,17 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be 1 or 0, got {raw!r}")
 
 
 SQLITE_SYNCHRONOUS = ("full", "normal")
@@ -159,6 +178,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         timer_tick_ms=max(10, _int(env, "FRONTDESK_TIMER_TICK_MS", 1_000)),
         timer_batch_size=max(1, _int(env, "FRONTDESK_TIMER_BATCH_SIZE", 200)),
         timer_lease_ms=max(100, _int(env, "FRONTDESK_TIMER_LEASE_MS", 60_000)),
+        presence_lease_seconds=max(3, _int(env, "FRONTDESK_PRESENCE_LEASE_SECONDS", 90)),
         master_key=env.get("FRONTDESK_MASTER_KEY", ""),
         master_key_file=Path(key_file) if key_file else None,
         secret_key=env.get("FRONTDESK_SECRET_KEY", ""),
@@ -169,6 +189,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         public_url=env.get("FRONTDESK_PUBLIC_URL") or "http://127.0.0.1:8000",
         sqlite_synchronous=_sqlite_synchronous(env.get("FRONTDESK_SQLITE_SYNCHRONOUS") or "full"),
         embedded=not env.get("FRONTDESK_DATABASE_URL"),
+        allow_private_targets=_flag(
+            env, "FRONTDESK_ALLOW_PRIVATE_TARGETS", not env.get("FRONTDESK_DATABASE_URL")
+        ),
         quota_api_per_minute=max(0, _int(env, "FRONTDESK_QUOTA_API_PER_MINUTE", 6_000)),
         quota_token_api_per_minute=max(0, _int(env, "FRONTDESK_QUOTA_TOKEN_API_PER_MINUTE", 3_000)),
         quota_inbound_per_minute=max(0, _int(env, "FRONTDESK_QUOTA_INBOUND_PER_MINUTE", 60_000)),

@@ -9,13 +9,9 @@ import pytest
 from channels.test_phone_channel import (
     CALLER,
     Line,
-    agent_answers,
-    completed,
+    answered_call,
     make_line,
-    nobody_answered,
-    ringing,
-    transcription,
-    voicemail,
+    voicemail_call,
 )
 from conftest import add_user, drain, sign_up
 from crypto.test_contacts_at_rest import _dump_everything
@@ -48,14 +44,8 @@ async def test_phone_traffic_leaves_no_number_in_the_clear(fresh_settings: Setti
                 agent = await add_user(client, tenant, "agent", teams=["front-line"])
                 line: Line = await make_line(client, tenant, provider)
                 await line.send(
-                    ringing("CA1"),
-                    nobody_answered("CA1"),
-                    voicemail("CA1"),
-                    completed("CA1", 60, 60),
-                    transcription("CA1", "It is about my router, call me back"),
-                    ringing("CA2"),
-                    agent_answers("CA2", 5),
-                    completed("CA2", 65, 60),
+                    *voicemail_call("CA1", 60, "It is about my router, call me back"),
+                    *answered_call("CA2", 5, 65, 60),
                 )
                 sms = {"MessageSid": "SM1", "From": CALLER, "To": "+14155550100", "Body": "hi"}
                 await line.send((sms, None))

@@ -45,6 +45,10 @@ def at(seconds: float) -> str:
     return email.utils.format_datetime(T0 + dt.timedelta(seconds=seconds))
 
 
+#: One webhook request: its form parameters and the ``event`` query value.
+Step = tuple[dict[str, str], str | None]
+
+
 class Line:
     """A Twilio phone number pointed at a channel's webhook URL."""
 
@@ -71,7 +75,7 @@ class Line:
             },
         )
 
-    async def send(self, *steps: tuple[dict[str, str], str | None]) -> None:
+    async def send(self, *steps: Step) -> None:
         for params, event in steps:
             r = await self.post(params, event)
             assert r.status_code == 200, r.text
@@ -96,25 +100,25 @@ def call(sid: str, status: str, when: float | None = None, **extra: str) -> dict
     return params
 
 
-def ringing(sid: str, when: float = 0) -> tuple[dict[str, str], str | None]:
+def ringing(sid: str, when: float = 0) -> Step:
     return call(sid, "ringing", when), None
 
 
-def agent_answers(sid: str, when: float) -> tuple[dict[str, str], str | None]:
+def agent_answers(sid: str, when: float) -> Step:
     leg = call(sid + "L", "in-progress", when, ParentCallSid=sid, Direction="outbound-dial")
     leg["To"] = "client:ada"
     return leg, "agent"
 
 
-def completed(sid: str, when: float, duration: int) -> tuple[dict[str, str], str | None]:
+def completed(sid: str, when: float, duration: int) -> Step:
     return call(sid, "completed", when, CallDuration=str(duration)), None
 
 
-def nobody_answered(sid: str) -> tuple[dict[str, str], str | None]:
+def nobody_answered(sid: str) -> Step:
     return call(sid, "in-progress", DialCallStatus="no-answer", DialCallDuration="0"), "dial"
 
 
-def voicemail(sid: str) -> tuple[dict[str, str], str | None]:
+def voicemail(sid: str) -> Step:
     return call(
         sid,
         "completed",
@@ -126,7 +130,7 @@ def voicemail(sid: str) -> tuple[dict[str, str], str | None]:
     ), "voicemail"
 
 
-def transcription(sid: str, text: str) -> tuple[dict[str, str], str | None]:
+def transcription(sid: str, text: str) -> Step:
     return call(
         sid,
         "completed",
@@ -138,7 +142,23 @@ def transcription(sid: str, text: str) -> tuple[dict[str, str], str | None]:
     ), "transcription"
 
 
-def callback(sid: str, status: str, when: float, **extra: str) -> tuple[dict[str, str], str | None]:
+def answered_call(sid: str, answered: float, ended: float, duration: int) -> list[Step]:
+    """A call an agent answered ``answered`` seconds after it rang, in order."""
+    return [ringing(sid), agent_answers(sid, answered), completed(sid, ended, duration)]
+
+
+def voicemail_call(sid: str, ended: float, text: str) -> list[Step]:
+    """A call nobody answered, a voicemail left, its transcription minutes later."""
+    return [
+        ringing(sid),
+        nobody_answered(sid),
+        voicemail(sid),
+        completed(sid, ended, ended),
+        transcription(sid, text),
+    ]
+
+
+def callback(sid: str, status: str, when: float, **extra: str) -> Step:
     params = call(sid, status, when, Direction="outbound-api", **extra)
     params["From"], params["To"] = NUMBER, CALLER
     return params, None
@@ -251,7 +271,7 @@ async def test_an_answered_call_redelivered_then_an_sms_and_a_reply_out_as_sms(
     await drain(worker)
     assert (await get(client, tenant, "/api/v1/tickets"))["items"] == []
 
-    flow = [ringing("CA1"), agent_answers("CA1", 8), completed("CA1", 50, 42)]
+    flow = answered_call("CA1", 8, 50, 42)
     await line.send(*flow, *flow)  # Twilio retries: every webhook twice
     await drain(worker)
 
@@ -406,13 +426,7 @@ async def test_a_voicemail_transcribed_after_the_call_ended_and_webhooks_out_of_
     line = await make_line(client, tenant, provider)
     text = "Hi, my card 4111 1111 1111 1111 was charged twice, please call me back."
     # In order, the transcription minutes after the call ended.
-    await line.send(
-        ringing("CA4"),
-        nobody_answered("CA4"),
-        voicemail("CA4"),
-        completed("CA4", 60, 60),
-        transcription("CA4", text),
-    )
+    await line.send(*voicemail_call("CA4", 60, text))
     # A second call, every webhook out of order and some twice: answered in 20 s.
     await line.send(
         completed("CA5", 90, 70),
@@ -484,7 +498,7 @@ async def test_a_customer_who_calls_then_emails_has_one_timeline_with_both(
     customer_id = r.json()["id"]
     line = await make_line(client, tenant, provider)
     mailbox = await make_email_channel(client, tenant)
-    await line.send(ringing("CA7"), agent_answers("CA7", 4), completed("CA7", 64, 60))
+    await line.send(*answered_call("CA7", 4, 64, 60))
     await drain(worker)
     raw = mail(
         f"From: Ada <ada@customer.example>\nTo: {SUPPORT}\nSubject: After my call\n"

@@ -31,11 +31,6 @@ async def arrive(
 
 
 async def tick(runtime: Runtime, tenant: TenantUnderTest) -> None:
-    """The scheduler's tick for this tenant, and every job it leads to.
-
-    Twice: ``drain`` waits for each queue in turn, so a delivery queued by a
-    timer's job may come after the delivery queue was found empty.
-    """
+    """The scheduler's tick for this tenant, and every job it leads to."""
     await run_due(runtime, tenant_ids=[tenant.id])
-    await drain(runtime)
     await drain(runtime)

@@ -23,6 +23,7 @@ from frontdesk.db import Base, create_engine
 from frontdesk.quotas.limiter import RedisRateLimiter
 from frontdesk.runtime import Runtime
 from frontdesk.tenancy.models import Tenant
+from frontdesk.timers.service import run_due
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -66,6 +67,15 @@ async def populate(client: httpx.AsyncClient, runtime: Runtime) -> TenantUnderTe
     msg.add_attachment(b"file bytes", maintype="text", subtype="plain", filename="a.txt")
     r = await post_mail(client, mail, msg.as_bytes())
     assert r.status_code == 200, r.text
+    # A resolved ticket: its survey link's token goes into the global survey_tokens.
+    await drain(runtime)
+    first = (await client.get("/api/v1/tickets", headers=t.admin.headers)).json()["items"][0]
+    r = await client.post(
+        f"/api/v1/tickets/{first['id']}/state", headers=t.admin.headers, json={"state": "resolved"}
+    )
+    assert r.status_code == 200, r.text
+    await drain(runtime)
+    await run_due(runtime, tenant_ids=[t.id])
     return t
 
 
@@ -89,7 +99,7 @@ async def test_deleting_a_tenant_removes_its_keys_rows_files_and_redis_keys_only
         b_before = await rows_per_table(settings, b.id)
         for table in ("tenant_keys", "customers", "contact_points", "tickets", "messages",
                       "ticket_events", "audit_log", "attachments", "inbound_events",
-                      "channel_endpoints", "tenants"):  # fmt: skip
+                      "channel_endpoints", "survey_tokens", "surveys", "tenants"):  # fmt: skip
             assert a_rows[table] > 0, table
         files = settings.data_dir / "attachments"
         assert (files / str(a.id)).is_dir() and (files / str(b.id)).is_dir()

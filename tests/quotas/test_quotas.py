@@ -4,6 +4,7 @@ nothing stored for a refused inbound request, usage readable, limits set by the 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from email.message import EmailMessage
 
@@ -17,8 +18,9 @@ from conftest import TenantUnderTest, add_user, drain, sign_up
 from frontdesk.attachments.models import StoredAttachment
 from frontdesk.channels.models import InboundEvent
 from frontdesk.cli import main
+from frontdesk.clock import Clock
 from frontdesk.config import Settings
-from frontdesk.quotas.limiter import RedisRateLimiter
+from frontdesk.quotas.limiter import LocalRateLimiter, RedisRateLimiter
 from frontdesk.quotas.service import LimitChanges, set_limits
 from frontdesk.runtime import Runtime
 
@@ -185,3 +187,29 @@ async def test_the_redis_limiter_is_atomic_over_several_keys(backend: str) -> No
         assert await limiter.used(f"api:{tenant}", 3) == 0
     finally:
         await limiter.close()
+
+
+@pytest.mark.parametrize("backend", ["embedded"])
+async def test_the_embedded_limiter_refills_as_the_platform_clock_moves(
+    backend: str, clock: Clock
+) -> None:
+    limiter = LocalRateLimiter()
+    key = [(f"api:{uuid.uuid4()}", 2)]  # one request per 30 s, bursts of two
+    assert (await limiter.hit(key)).allowed
+    assert (await limiter.hit(key)).allowed
+    refused = await limiter.hit(key)
+    assert not refused.allowed and refused.retry_after == 30
+    clock.advance(dt.timedelta(seconds=29))
+    assert not (await limiter.hit(key)).allowed
+    clock.advance(dt.timedelta(seconds=1))
+    assert await limiter.used(key[0][0], 2) == 1
+    assert (await limiter.hit(key)).allowed
+    assert not (await limiter.hit(key)).allowed
+    clock.advance(dt.timedelta(minutes=1))
+    assert await limiter.used(key[0][0], 2) == 0
+    # The clock moved back (a test sets it; an NTP step): nobody is locked out for it.
+    assert (await limiter.hit(key)).allowed
+    assert (await limiter.hit(key)).allowed
+    clock.advance(-dt.timedelta(days=5))
+    assert await limiter.used(key[0][0], 2) == 0
+    assert (await limiter.hit(key)).allowed

@@ -4,13 +4,17 @@ when their agent goes offline, each choice explained on the timeline."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
 
 from channels.test_pipeline import make_channel, payload, post_signed
 from conftest import Actor, TenantUnderTest, add_user, drain
+from frontdesk.clock import Clock
+from frontdesk.routing import assignment
 from frontdesk.runtime import Runtime
+from frontdesk.timers.service import run_due
 from routing.test_rules import customer
 
 
@@ -279,3 +283,50 @@ async def refused_whole(
         assert r.headers["content-type"].startswith("application/problem+json")
     r = await client.get("/api/v1/sla-policies", headers=h)
     assert r.json()["source"] == "default"
+
+
+async def test_an_agent_whose_app_process_crashed_goes_offline_when_the_socket_lease_lapses(
+    client: httpx.AsyncClient, tenant: TenantUnderTest, runtime: Runtime, clock: Clock
+) -> None:
+    crashed, steady = await agents(client, tenant, 2)
+    await strategy(client, tenant, "front-line", "least_loaded")
+    plain = await customer(client, tenant)
+    lease = dt.timedelta(seconds=runtime.settings.presence_lease_seconds)
+    # Each opens an inbox socket; the process holding crashed's dies without
+    # closing it, steady's keeps renewing its lease.
+    for actor in (crashed, steady):
+        async with runtime.db.session(tenant.id) as session:
+            await assignment.socket_opened(session, actor.user_id, lease)
+    r = await client.get("/api/v1/me/presence", headers=crashed.headers)
+    assert r.json() == {"status": "online"}
+    urgent = await opened(client, tenant, plain, priority="urgent")
+    assert urgent["assignee_id"] == str(crashed.user_id)  # both have none: lowest id first
+
+    clock.advance(lease * 2 / 3)
+    async with runtime.db.session(tenant.id) as session:
+        await assignment.socket_alive(session, steady.user_id, lease)
+    clock.advance(lease / 3)
+    # The lease has lapsed: crashed counts as offline at once, before any sweep.
+    r = await client.get("/api/v1/me/presence", headers=crashed.headers)
+    assert r.json() == {"status": "offline"}
+    r = await client.get("/api/v1/me/presence", headers=steady.headers)
+    assert r.json() == {"status": "online"}
+    assert (await opened(client, tenant, plain))["assignee_id"] == str(steady.user_id)
+
+    # The scheduler's tick records it: the urgent ticket is handed on.
+    await run_due(runtime, tenant_ids=[tenant.id])
+    r = await client.get(f"/api/v1/tickets/{urgent['id']}", headers=tenant.admin.headers)
+    assert r.json()["assignee_id"] == str(steady.user_id)
+    [moved] = await timeline(client, tenant, urgent["id"], "reassigned_assignee_offline")
+    assert moved["from"] == str(crashed.user_id)
+
+    # A socket that was only stalled, renewing late, brings the agent back, counted
+    # afresh; closing it takes them offline.
+    async with runtime.db.session(tenant.id) as session:
+        await assignment.socket_alive(session, crashed.user_id, lease)
+    r = await client.get("/api/v1/me/presence", headers=crashed.headers)
+    assert r.json() == {"status": "online"}
+    async with runtime.db.session(tenant.id) as session:
+        await assignment.socket_closed(session, crashed.user_id)
+    r = await client.get("/api/v1/me/presence", headers=crashed.headers)
+    assert r.json() == {"status": "offline"}

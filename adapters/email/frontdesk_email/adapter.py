@@ -36,6 +36,7 @@ class EmailAdapter(ChannelAdapter[EmailConfig]):
     """Email: customers write to the channel's addresses; agents' replies go out by SMTP."""
 
     kind: ClassVar[str] = "email"
+    sdk_versions: ClassVar[str] = ">=1.3,<2"  # TARGET
     display_name: ClassVar[str] = "Email"
     version: ClassVar[str] = __version__
     config_type: ClassVar[type[msgspec.Struct]] = EmailConfig

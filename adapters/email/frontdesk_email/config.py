@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from frontdesk.channels import SECRET
+from frontdesk.channels import SECRET, TARGET
 
 MiB = 1024 * 1024
 
@@ -65,7 +65,7 @@ class EmailConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
     # --- outbound: SMTP submission ------------------------------------------
     #: Without it the channel only receives; replies fail with a clear error.
-    smtp_host: Host | None = None
+    smtp_host: Annotated[Host, TARGET] | None = None
     smtp_port: Port = 587
     smtp_security: Security = "starttls"
     smtp_username: Annotated[str, msgspec.Meta(max_length=320)] | None = None
@@ -90,7 +90,7 @@ class EmailConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
     # --- inbound: IMAP polling ----------------------------------------------
     #: Without it, ``poll`` returns at once with nothing.
-    imap_host: Host | None = None
+    imap_host: Annotated[Host, TARGET] | None = None
     imap_port: Port = 993
     imap_security: Security = "tls"
     imap_username: Annotated[str, msgspec.Meta(max_length=320)] | None = None

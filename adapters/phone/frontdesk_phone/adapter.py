@@ -36,7 +36,7 @@ class PhoneAdapter(ChannelAdapter[PhoneConfig]):
     kind: ClassVar[str] = "phone"
     display_name: ClassVar[str] = "Phone (calls, voicemail, SMS)"
     version: ClassVar[str] = __version__
-    sdk_versions: ClassVar[str] = ">=1.2,<2"
+    sdk_versions: ClassVar[str] = ">=1.3,<2"
     config_type: ClassVar[type[msgspec.Struct]] = PhoneConfig
     contact_kind: ClassVar[ContactKindName] = "phone"
     # No threads: one running conversation per caller, calls and texts alike.

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from frontdesk.channels import SECRET
+from frontdesk.channels import SECRET, TARGET
 
 E164 = r"^\+[1-9][0-9]{6,14}$"
 URL = r"^https?://[^\s/?#]+"
@@ -33,7 +33,7 @@ class PhoneConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     phone_number: Annotated[str, msgspec.Meta(pattern=E164)]
     #: The provider's REST API; a test or a relay sets its own. Default: the
     #: provider's (https://api.twilio.com, https://api.nexmo.com).
-    api_base_url: Annotated[str, msgspec.Meta(pattern=URL, max_length=2048)] | None = None
+    api_base_url: Annotated[str, TARGET, msgspec.Meta(pattern=URL, max_length=2048)] | None = None
     #: The scheme and host the provider calls, when a proxy in front of
     #: Frontdesk changes them (Twilio signs the URL it called): the webhook
     #: URL's scheme and host are replaced by these before verifying.

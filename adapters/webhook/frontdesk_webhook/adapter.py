@@ -14,6 +14,7 @@ import msgspec
 
 from frontdesk.channels import (
     SECRET,
+    TARGET,
     Capabilities,
     ChannelAdapter,
     ChannelEvent,
@@ -52,7 +53,7 @@ class WebhookConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     secret: Annotated[str, SECRET, msgspec.Meta(min_length=16, max_length=512)]
     #: Where agents' replies are POSTed; without it the channel is inbound only.
     callback_url: (
-        Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#]+", max_length=2048)] | None
+        Annotated[str, TARGET, msgspec.Meta(pattern=r"^https?://[^\s/?#]+", max_length=2048)] | None
     ) = None
     #: The whole delivery request (connect, send, answer) must finish within this.
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
@@ -64,6 +65,7 @@ class WebhookAdapter(ChannelAdapter[WebhookConfig]):
     """A generic signed-JSON webhook: the channel for systems a tenant runs itself."""
 
     kind: ClassVar[str] = "webhook"
+    sdk_versions: ClassVar[str] = ">=1.3,<2"  # TARGET
     display_name: ClassVar[str] = "Signed JSON webhook"
     version: ClassVar[str] = __version__
     config_type: ClassVar[type[msgspec.Struct]] = WebhookConfig

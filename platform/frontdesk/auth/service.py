@@ -235,6 +235,14 @@ async def list_users(
     return list((await session.scalars(stmt)).all())
 
 
+async def all_users(session: AsyncSession, *, active_only: bool = False) -> list[User]:
+    """Every user of the session's tenant, oldest id first (``list_users`` pages)."""
+    stmt = select(User).order_by(User.id)
+    if active_only:
+        stmt = stmt.where(User.is_active.is_(True))
+    return list((await session.scalars(stmt)).all())
+
+
 async def update_user(
     session: AsyncSession,
     actor: Principal,
@@ -610,6 +618,11 @@ async def team_members(session: AsyncSession, team_ids: Iterable[uuid.UUID]) -> 
         return []
     stmt = select(TeamMember).where(TeamMember.team_id.in_(ids))
     return list((await session.scalars(stmt)).all())
+
+
+async def all_team_members(session: AsyncSession) -> list[TeamMember]:
+    """Every membership of every team of the session's tenant."""
+    return list((await session.scalars(select(TeamMember))).all())
 
 
 async def update_team(

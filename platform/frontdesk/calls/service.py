@@ -23,6 +23,7 @@ import msgspec
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk import egress
 from frontdesk.auth.service import Principal, find_user_by_email, get_user, user_email
 from frontdesk.calls.models import Call
 from frontdesk.channels.masking import mask_sensitive_numbers
@@ -367,6 +368,7 @@ async def place_call(
     adapter = channels.build_adapter(
         runtime, cipher, channel, await channels.endpoint_token(session, channel.id)
     )
+    await egress.check_adapter(adapter.config, allow_private=runtime.settings.allow_private_targets)
     receipt = await adapter.place_call(
         CallRequest(
             id=str(new_id()),

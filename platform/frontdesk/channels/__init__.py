@@ -28,6 +28,7 @@ from frontdesk.channels.live import ChannelGateway, ChannelServices, OpenChannel
 from frontdesk.channels.masking import mask_sensitive_numbers
 from frontdesk.channels.types import (
     SECRET,
+    TARGET,
     Attachment,
     CallDetails,
     CallDirection,
@@ -56,11 +57,13 @@ from frontdesk.channels.types import (
 #: ``ChannelAdapter.place_call`` (an agent calls a customer back).
 #: 1.3 added ``ChannelAdapter.check`` (optional: test a channel's connection
 #: from the admin console) with ``CheckResult`` and ``CheckStep``.
+#: It also added ``TARGET``, the mark on config fields the adapter connects to.
 SDK_VERSION = "1.3"
 
 __all__ = [
     "SDK_VERSION",
     "SECRET",
+    "TARGET",
     "Attachment",
     "CallDetails",
     "CallDirection",

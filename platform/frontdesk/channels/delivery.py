@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk import metrics
+from frontdesk import egress, metrics
 from frontdesk.channels import service as channels
 from frontdesk.channels import threading
 from frontdesk.channels.adapter import ChannelAdapter
@@ -107,9 +107,16 @@ async def deliver(runtime: Runtime, tenant_id: uuid.UUID, delivery_id: uuid.UUID
     adapter, outbound = claimed
     timeout = runtime.settings.delivery_timeout_ms / 1000
     try:
+        # Checked again at each attempt: a name may come to resolve to a
+        # private address after the channel was saved (DNS rebinding).
+        await egress.check_adapter(
+            adapter.config, allow_private=runtime.settings.allow_private_targets
+        )
         receipt = await asyncio.wait_for(adapter.deliver(outbound), timeout=timeout)
         if not isinstance(receipt, DeliveryReceipt):
             raise TypeError(f"deliver returned {type(receipt).__name__}, not a DeliveryReceipt")
+    except egress.UnsafeTarget as exc:
+        receipt = DeliveryReceipt(status="failed", error=f"refused: {exc.detail}", retryable=False)
     except TimeoutError:
         receipt = DeliveryReceipt(
             status="failed", error=f"no answer within {timeout:g} s", retryable=True

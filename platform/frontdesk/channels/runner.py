@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk import egress
 from frontdesk.channels import service as channels
 from frontdesk.channels.adapter import ChannelAdapter
 from frontdesk.channels.errors import MalformedPayload
@@ -219,6 +220,9 @@ async def poll_channel(
     adapter, token, cursor = claimed
     outcome.polled = True
     try:
+        await egress.check_adapter(
+            adapter.config, allow_private=runtime.settings.allow_private_targets
+        )
         result = await adapter.poll(cursor)
         for request in result.requests:
             try:

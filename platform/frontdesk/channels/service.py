@@ -10,6 +10,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk import egress
 from frontdesk.audit.service import record
 from frontdesk.auth.service import Principal, get_team
 from frontdesk.channels.adapter import ChannelAdapter, ChannelContext
@@ -95,6 +96,11 @@ async def create_channel(
     if team_id is not None:
         await get_team(session, team_id)
     plain, hidden = _split(adapter.config_type, config)
+    await egress.check_config(
+        adapter.config_type,
+        {**plain, **hidden},
+        allow_private=runtime.settings.allow_private_targets,
+    )
     own = encode_settings(decode_settings(settings or {}))
     channel_id = new_id()
     channel = ChannelInstance(
@@ -163,6 +169,11 @@ async def update_channel(
         current = {**channel.config, **_decrypt_secrets(cipher, channel)}
         merged = {**current, **{k: v for k, v in config.items() if v != MASKED_SECRET}}
         plain, hidden = _split(adapter.config_type, merged)
+        await egress.check_config(
+            adapter.config_type,
+            {**plain, **hidden},
+            allow_private=runtime.settings.allow_private_targets,
+        )
         channel.config = plain
         channel.secrets_encrypted = _encrypt_secrets(cipher, channel.id, hidden)
         changes.append("config")

@@ -16,6 +16,13 @@ import msgspec
 #: shown to admins only as ``"********"``.
 SECRET = msgspec.Meta(extra={"secret": True})
 
+#: Marks a config field as a URL or host the adapter connects to on the
+#: tenant's behalf: ``callback_url: Annotated[str, TARGET]``. The platform
+#: refuses one that resolves to a loopback, private or link-local address
+#: when the channel is saved, and fails a delivery whose target has come to
+#: resolve to one (unless the operator allows private targets).
+TARGET = msgspec.Meta(extra={"target": True})
+
 ContactKindName = Literal["email", "phone", "webchat", "im"]
 
 

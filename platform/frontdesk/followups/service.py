@@ -19,7 +19,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 from sqlalchemy import select, update
@@ -31,9 +31,11 @@ from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.followups.models import FollowupSettings, Survey, SurveyToken
 from frontdesk.ids import new_id
 from frontdesk.realtime.events import RealtimeEvent, queue_event
-from frontdesk.tickets.models import Ticket
 from frontdesk.tickets.states import TicketState
 from frontdesk.timers import service as timers
+
+if TYPE_CHECKING:
+    from frontdesk.tickets.models import Ticket
 
 SURVEY_TIMER = "survey"
 FOLLOW_UP_TIMER = "follow_up"

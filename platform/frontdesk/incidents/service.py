@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.auth.permissions import Permission
@@ -25,8 +26,10 @@ from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.ids import new_id
 from frontdesk.incidents.models import Incident, IncidentLink, IncidentUpdate
 from frontdesk.tickets import service as tickets
-from frontdesk.tickets.models import Ticket
 from frontdesk.tickets.states import OPEN_STATES, TicketState
+
+if TYPE_CHECKING:
+    from frontdesk.tickets.models import Ticket
 
 MAX_LINKS_PER_CALL = 1_000
 MAX_BODY = 20_000
@@ -145,7 +148,7 @@ async def get_incident(
 async def list_incidents(
     session: AsyncSession, principal: Principal, status: str | None
 ) -> list[Incident]:
-    readable = tickets.readable(principal).with_only_columns(Ticket.id)
+    readable = tickets.readable_ids(principal)
     stmt = select(Incident).where(Incident.ticket_id.in_(readable.scalar_subquery()))
     if status is not None:
         stmt = stmt.where(Incident.status == status)
@@ -169,12 +172,7 @@ async def link(
         raise InvalidInput("name at least one ticket")
     if len(wanted) > MAX_LINKS_PER_CALL:
         raise InvalidInput(f"at most {MAX_LINKS_PER_CALL} tickets at a time")
-    found = {
-        t.id: t
-        for t in (
-            await session.scalars(tickets.readable(principal).where(Ticket.id.in_(wanted)))
-        ).all()
-    }
+    found = {t.id: t for t in await tickets.tickets_among(session, wanted, principal=principal)}
     missing = [i for i in wanted if i not in found]
     if missing:
         raise NotFound(f"no such ticket: {missing[0]}")
@@ -246,26 +244,17 @@ async def linked_tickets(
     after: uuid.UUID | None = None,
 ) -> list[Ticket]:
     """The linked tickets the caller may read, oldest first from ``after``."""
-    stmt = (
-        tickets.readable(principal)
-        .join(IncidentLink, IncidentLink.ticket_id == Ticket.id)
-        .where(IncidentLink.incident_id == incident.id)
-        .order_by(Ticket.id)
-        .limit(limit)
+    return await tickets.tickets_among(
+        session, _linked_ids(incident), principal=principal, after=after, limit=limit
     )
-    if after is not None:
-        stmt = stmt.where(Ticket.id > after)
-    return list((await session.scalars(stmt)).all())
+
+
+def _linked_ids(incident: Incident) -> Select[Any]:
+    return select(IncidentLink.ticket_id).where(IncidentLink.incident_id == incident.id)
 
 
 async def _all_linked(session: AsyncSession, incident: Incident) -> list[Ticket]:
-    stmt = (
-        select(Ticket)
-        .join(IncidentLink, IncidentLink.ticket_id == Ticket.id)
-        .where(IncidentLink.incident_id == incident.id)
-        .order_by(Ticket.id)
-    )
-    return list((await session.scalars(stmt)).all())
+    return await tickets.tickets_among(session, _linked_ids(incident))
 
 
 async def post_update(

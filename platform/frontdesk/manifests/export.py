@@ -14,14 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.auth import service as auth
-from frontdesk.auth.models import TeamMember, User
 from frontdesk.canned import service as canned
 from frontdesk.channels import service as channels
 from frontdesk.channels.settings import DEFAULT as DEFAULT_SETTINGS
@@ -32,7 +30,10 @@ from frontdesk.manifests.schema import Manifest
 from frontdesk.routing import rules, sla
 from frontdesk.runtime import Runtime
 from frontdesk.tenancy import service as tenancy
-from frontdesk.tenancy.models import Tenant
+
+if TYPE_CHECKING:
+    from frontdesk.auth.models import TeamMember
+    from frontdesk.tenancy.models import Tenant
 
 
 def secret_variable(tenant_slug: str, channel_name: str, field: str) -> str:
@@ -85,10 +86,10 @@ async def _export(
     ]
 
     memberships: dict[Any, list[TeamMember]] = {}
-    for row in (await session.scalars(select(TeamMember))).all():
+    for row in await auth.all_team_members(session):
         memberships.setdefault(row.user_id, []).append(row)
     users = []
-    for user in (await session.scalars(select(User).where(User.is_active.is_(True)))).all():
+    for user in await auth.all_users(session, active_only=True):
         mine = sorted(memberships.get(user.id, []), key=lambda m: slugs[m.team_id])
         users.append(
             {

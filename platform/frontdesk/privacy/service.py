@@ -15,7 +15,7 @@ import json
 import re
 import uuid
 import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,11 +32,13 @@ from frontdesk.errors import Conflict
 from frontdesk.followups import service as followups
 from frontdesk.handoffs import service as handoffs
 from frontdesk.identity import service as identity
-from frontdesk.identity.models import Customer
 from frontdesk.notifications import service as notifications
 from frontdesk.runtime import Runtime
 from frontdesk.tasks import service as tasks
 from frontdesk.tickets import service as tickets
+
+if TYPE_CHECKING:
+    from frontdesk.identity.models import Customer
 
 # Where an erasure leaves the attachment files to delete after its commit.
 AFTER_COMMIT_KEY = "erased_attachments"

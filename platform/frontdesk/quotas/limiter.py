@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
-import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,9 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
+
+from frontdesk.clock import Clock
+from frontdesk.clock import clock as the_clock
 
 WINDOW_MS = 60_000
 
@@ -59,15 +61,17 @@ class RateLimiter(Protocol):
 
 
 class LocalRateLimiter:
-    """In one process (the embedded platform): TATs in a dict, in monotonic milliseconds."""
+    """In one process (the embedded platform): TATs in a dict, in milliseconds of
+    ``clock`` (the platform's clock, wall time like Redis's ``TIME``, which a test
+    stops and moves to see an allowance refill)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = the_clock) -> None:
         self._tat: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._clock = clock
 
-    @staticmethod
-    def _now() -> float:
-        return time.monotonic() * 1000
+    def _now(self) -> float:
+        return self._clock.now().timestamp() * 1000
 
     async def hit(self, limits: Sequence[tuple[str, int]], cost: int = 1) -> Decision:
         now = self._now()
@@ -75,7 +79,11 @@ class LocalRateLimiter:
             planned: list[tuple[str, float]] = []
             wait = 0.0
             for key, per_minute in limits:
-                tat = max(self._tat.get(key, now), now)
+                tat = self._tat.get(key, now)
+                if tat < now or tat - now > WINDOW_MS:
+                    # Past, or further ahead than any charge puts it: the clock
+                    # was moved back (a test's, or the wall clock's), so start afresh.
+                    tat = now
                 new_tat = tat + interval_ms(per_minute) * cost
                 if new_tat - now > WINDOW_MS:
                     wait = max(wait, new_tat - now - WINDOW_MS)
@@ -92,7 +100,8 @@ class LocalRateLimiter:
     async def used(self, key: str, per_minute: int) -> int:
         with self._lock:
             tat = self._tat.get(key)
-        return 0 if tat is None else used_in_window(tat - self._now(), per_minute)
+        ahead = 0.0 if tat is None else tat - self._now()
+        return 0 if ahead > WINDOW_MS else used_in_window(ahead, per_minute)
 
     async def forget(self, fragment: str) -> int:
         with self._lock:

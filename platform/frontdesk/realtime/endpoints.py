@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -159,14 +160,19 @@ async def _refuse(socket: WebSocket, reason: str) -> None:  # type: ignore[type-
         await socket.close(code=CLOSE_UNAUTHENTICATED, reason=reason)
 
 
-async def _presence(runtime: Runtime, principal: auth.Principal, *, opened: bool) -> None:
+async def _presence(
+    runtime: Runtime, principal: auth.Principal, step: Literal["opened", "alive", "closed"]
+) -> None:
     """The agent's presence follows their sockets (``routing.assignment``)."""
     from frontdesk.routing import assignment
 
+    lease = dt.timedelta(seconds=runtime.settings.presence_lease_seconds)
     try:
         async with runtime.db.session(principal.tenant_id) as session:
-            if opened:
-                await assignment.socket_opened(session, principal.user_id)
+            if step == "opened":
+                await assignment.socket_opened(session, principal.user_id, lease)
+            elif step == "alive":
+                await assignment.socket_alive(session, principal.user_id, lease)
             else:
                 await assignment.socket_closed(session, principal.user_id)
     except Exception:  # presence is a convenience: it never breaks the socket
@@ -198,7 +204,7 @@ async def inbox_socket(socket: WebSocket, runtime: Rt) -> None:  # type: ignore[
         await _refuse(socket, "sign-in failed")
         return
     async with runtime.pubsub.subscribe(tenant_channel(principal.tenant_id)) as events:
-        await _presence(runtime, principal, opened=True)
+        await _presence(runtime, principal, "opened")
         # Only once subscribed: an action the client takes after "ready" is never missed.
         await socket.send_json({"type": "ready", "user_id": str(principal.user_id)})
 
@@ -221,14 +227,22 @@ async def inbox_socket(socket: WebSocket, runtime: Rt) -> None:  # type: ignore[
                 while True:
                     await _announce(runtime, principal, await socket.receive_text())
 
+        async def keep_alive() -> None:
+            # Renew the presence lease while the socket is open (never returns).
+            while True:
+                await asyncio.sleep(runtime.settings.presence_lease_seconds / 3)
+                await _presence(runtime, principal, "alive")
+
         forwarding = asyncio.create_task(forward())
         closing = asyncio.create_task(until_closed())
+        renewing = asyncio.create_task(keep_alive())
         try:
             done, pending = await asyncio.wait(
-                {forwarding, closing}, return_when=asyncio.FIRST_COMPLETED
+                {forwarding, closing, renewing}, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
-            await _presence(runtime, principal, opened=False)
+            renewing.cancel()
+            await _presence(runtime, principal, "closed")
         for task in pending:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -15,13 +15,17 @@ Available: an active member, ``online`` (not ``away``, not ``offline``),
 holding fewer open tickets than their capacity (when they have one).
 Presence is set by the agent through the API, and by their inbox sockets:
 the first to connect takes an offline agent online, the last to close takes
-them offline. An agent going offline hands their open urgent tickets to the
+them offline. Open sockets renew a lease (``presence_lease_seconds``); an app
+process that crashes closes nothing, so once the lease has passed the agent
+counts as offline, and the scheduler's tick (``expire_socket_presence``)
+records it. An agent going offline hands their open urgent tickets to the
 team's strategy (least loaded when the team has none); each move, and each
 ticket nobody could take, is on the ticket's timeline.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from enum import StrEnum
@@ -119,7 +123,7 @@ async def profile_out(session: AsyncSession, user_ids: Sequence[uuid.UUID]) -> l
         out.append(
             ProfileOut(
                 user_id=user_id,
-                presence=Presence(p.presence) if p else Presence.OFFLINE,
+                presence=effective_presence(p) if p else Presence.OFFLINE,
                 capacity=p.capacity if p else None,
                 languages=list(p.languages) if p else [],
                 products=list(p.products) if p else [],
@@ -170,13 +174,60 @@ async def _change_presence(
     return status
 
 
-async def socket_opened(session: AsyncSession, user_id: uuid.UUID) -> None:
+def _lease_lapsed(profile: AgentProfile, now: dt.datetime | None = None) -> bool:
+    """Sockets are counted but none has renewed the lease in time: their process died."""
+    return (
+        profile.connections > 0
+        and profile.socket_lease_until is not None
+        and profile.socket_lease_until <= (now or clock_now())
+    )
+
+
+def effective_presence(profile: AgentProfile) -> Presence:
+    """The presence assignment goes by: offline once the sockets' lease has lapsed."""
+    if _lease_lapsed(profile):
+        return Presence.OFFLINE
+    return Presence(profile.presence)
+
+
+async def socket_opened(session: AsyncSession, user_id: uuid.UUID, lease: dt.timedelta) -> None:
     """An inbox socket of the user connected: an offline agent comes online."""
     profile = await _profile(session, user_id)
+    if _lease_lapsed(profile):
+        profile.connections = 0  # the sockets counted before are gone with their process
     profile.connections += 1
+    profile.socket_lease_until = clock_now() + lease
     if profile.presence == Presence.OFFLINE.value:
         await _change_presence(session, profile, Presence.ONLINE)
     await session.flush()
+
+
+async def socket_alive(session: AsyncSession, user_id: uuid.UUID, lease: dt.timedelta) -> None:
+    """An open inbox socket renews the lease on the user's sockets."""
+    profile = await _profile(session, user_id)
+    if _lease_lapsed(profile) or profile.connections == 0:
+        # Renewed too late (the lease ran out, or the sweep already took the
+        # agent offline): the socket is open after all, so count it afresh.
+        await socket_opened(session, user_id, lease)
+        return
+    profile.socket_lease_until = clock_now() + lease
+    await session.flush()
+
+
+async def expire_socket_presence(session: AsyncSession) -> list[uuid.UUID]:
+    """Agents whose sockets' lease has lapsed go offline (their urgent tickets handed
+    on); returns who did."""
+    now = clock_now()
+    stmt = select(AgentProfile).where(
+        AgentProfile.connections > 0, AgentProfile.socket_lease_until <= now
+    )
+    gone = []
+    for profile in (await session.scalars(stmt)).all():
+        profile.connections = 0
+        await _change_presence(session, profile, Presence.OFFLINE)
+        gone.append(profile.user_id)
+    await session.flush()
+    return gone
 
 
 async def socket_closed(session: AsyncSession, user_id: uuid.UUID) -> None:
@@ -253,7 +304,7 @@ class _Team:
             p
             for user_id, p in sorted(self.agents.items())
             if user_id != exclude
-            and p.presence == Presence.ONLINE.value
+            and effective_presence(p) is Presence.ONLINE
             and (p.capacity is None or self.loads.get(user_id, 0) < p.capacity)
         ]
 
@@ -367,7 +418,7 @@ async def assign_routed(
         for t, strategy in wanted
         if t.assignee_id is None
         or (p := present.get(t.assignee_id)) is None
-        or p.presence == Presence.OFFLINE.value
+        or effective_presence(p) is Presence.OFFLINE
     ]
     if not wanted:
         return

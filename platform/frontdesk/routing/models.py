@@ -126,7 +126,9 @@ class AgentProfile(TenantScoped, Base):
     """What assignment knows of a user as an agent: presence, capacity, skills.
 
     ``connections`` counts the user's open inbox sockets: the last one to
-    close takes an ``online`` agent offline.
+    close takes an ``online`` agent offline. Open sockets renew
+    ``socket_lease_until``; once it has passed, they are presumed gone with a
+    crashed app process (``routing.assignment``).
     """
 
     __tablename__ = "agent_profiles"
@@ -140,6 +142,7 @@ class AgentProfile(TenantScoped, Base):
     presence: Mapped[str] = mapped_column(String(16), default="offline")
     presence_changed_at: Mapped[dt.datetime | None]
     connections: Mapped[int] = mapped_column(default=0)
+    socket_lease_until: Mapped[dt.datetime | None]
     # The most open tickets assignment gives this agent; None: no limit.
     capacity: Mapped[int | None]
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)

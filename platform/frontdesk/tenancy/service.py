@@ -42,10 +42,15 @@ def check_slug(slug: str) -> str:
     return slug
 
 
-async def get_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant:
-    tenant = await session.scalar(
+async def find_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None:
+    """The active tenant with this slug, if there is one."""
+    return await session.scalar(
         select(Tenant).where(Tenant.slug == slug, Tenant.status == "active")
     )
+
+
+async def get_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant:
+    tenant = await find_tenant_by_slug(session, slug)
     if tenant is None:
         raise NotFound("no such tenant")
     return tenant

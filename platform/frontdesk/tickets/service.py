@@ -167,6 +167,36 @@ def readable(principal: Principal) -> Select[Ticket]:
     return stmt
 
 
+def readable_ids(principal: Principal) -> Select[Any]:
+    """The ids of the tickets this principal may see, as a subquery for other domains'
+    statements (``Incident.ticket_id.in_(...)``)."""
+    return readable(principal).with_only_columns(Ticket.id)
+
+
+async def tickets_among(
+    session: AsyncSession,
+    ids: Select[Any] | Sequence[uuid.UUID],
+    *,
+    principal: Principal | None = None,
+    after: uuid.UUID | None = None,
+    limit: int | None = None,
+) -> list[Ticket]:
+    """The tickets whose id is in ``ids`` (a list, or another domain's statement
+    selecting ticket ids), oldest first; only those ``principal`` may read if given,
+    from ``after``, at most ``limit``."""
+    stmt = select(Ticket) if principal is None else readable(principal)
+    if isinstance(ids, Select):
+        stmt = stmt.where(Ticket.id.in_(ids.scalar_subquery()))
+    else:
+        stmt = stmt.where(Ticket.id.in_(list(ids)))
+    if after is not None:
+        stmt = stmt.where(Ticket.id > after)
+    stmt = stmt.order_by(Ticket.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list((await session.scalars(stmt)).all())
+
+
 async def get_ticket(session: AsyncSession, principal: Principal, ticket_id: uuid.UUID) -> Ticket:
     ticket = await session.scalar(readable(principal).where(Ticket.id == ticket_id))
     if ticket is None:

@@ -190,7 +190,9 @@ async def run_due(
 ) -> int:
     """One scheduler tick: claim every tenant's (or only ``tenant_ids``') due
     timers in batches, send a ``fire_timers`` job per batch. Returns how many
-    timers were claimed."""
+    timers were claimed. Agents whose inbox sockets' lease has lapsed go
+    offline in the same transaction as the first claim."""
+    from frontdesk.routing.assignment import expire_socket_presence
     from frontdesk.tenancy.service import list_tenant_ids
 
     owner = owner or runtime.timer_owner
@@ -203,8 +205,10 @@ async def run_due(
             tenant_ids = await list_tenant_ids(session)
     claimed = 0
     for tenant_id in tenant_ids:
-        for _ in range(max_batches):
+        for batch_number in range(max_batches):
             async with runtime.db.session(tenant_id) as session:
+                if batch_number == 0:
+                    await expire_socket_presence(session)
                 ids = await claim_due(session, owner=owner, limit=batch, lease=lease)
                 if ids:
                     enqueue(

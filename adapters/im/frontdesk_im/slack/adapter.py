@@ -17,6 +17,7 @@ import msgspec
 
 from frontdesk.channels import (
     SECRET,
+    TARGET,
     Attachment,
     Capabilities,
     ChannelAdapter,
@@ -72,7 +73,7 @@ class SlackConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     #: The Bot User OAuth Token (``xoxb-…``) of the installation.
     bot_token: Annotated[str, SECRET, msgspec.Meta(pattern=r"^xox[bpa]-[A-Za-z0-9-]{8,250}$")]
     #: Slack's Web API; change it only for a proxy or a test server.
-    api_base_url: Annotated[str, msgspec.Meta(pattern=_BASE_URL, max_length=2048)] = (
+    api_base_url: Annotated[str, TARGET, msgspec.Meta(pattern=_BASE_URL, max_length=2048)] = (
         "https://slack.com/api"
     )
     #: Each API request (connect, send, answer) must finish within this.
@@ -85,6 +86,7 @@ class SlackAdapter(ChannelAdapter[SlackConfig]):
     """Slack: customers write to the tenant's app, directly or in shared channels."""
 
     kind: ClassVar[str] = "slack"
+    sdk_versions: ClassVar[str] = ">=1.3,<2"  # TARGET
     display_name: ClassVar[str] = "Slack"
     version: ClassVar[str] = __version__
     config_type: ClassVar[type[msgspec.Struct]] = SlackConfig

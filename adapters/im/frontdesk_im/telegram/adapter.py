@@ -16,6 +16,7 @@ import msgspec
 
 from frontdesk.channels import (
     SECRET,
+    TARGET,
     Attachment,
     Capabilities,
     ChannelAdapter,
@@ -56,7 +57,7 @@ class TelegramConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     #: ``X-Telegram-Bot-Api-Secret-Token`` with every update.
     secret_token: Annotated[str, SECRET, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,256}$")]
     #: The Bot API; change it only for a local Bot API server or a test server.
-    api_base_url: Annotated[str, msgspec.Meta(pattern=_BASE_URL, max_length=2048)] = (
+    api_base_url: Annotated[str, TARGET, msgspec.Meta(pattern=_BASE_URL, max_length=2048)] = (
         "https://api.telegram.org"
     )
     #: Each API request (connect, send, answer) must finish within this.
@@ -67,6 +68,7 @@ class TelegramAdapter(ChannelAdapter[TelegramConfig]):
     """Telegram: customers write to the tenant's bot; agents answer as the bot."""
 
     kind: ClassVar[str] = "telegram"
+    sdk_versions: ClassVar[str] = ">=1.3,<2"  # TARGET
     display_name: ClassVar[str] = "Telegram"
     version: ClassVar[str] = __version__
     config_type: ClassVar[type[msgspec.Struct]] = TelegramConfig

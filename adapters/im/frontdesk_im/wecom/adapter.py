@@ -19,6 +19,7 @@ import msgspec
 
 from frontdesk.channels import (
     SECRET,
+    TARGET,
     Attachment,
     Capabilities,
     ChannelAdapter,
@@ -80,7 +81,7 @@ class WeComConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     #: The callback's EncodingAESKey: 43 characters, the AES-256 key.
     encoding_aes_key: Annotated[str, SECRET, msgspec.Meta(pattern=r"^[A-Za-z0-9+/]{43}$")]
     #: WeCom's API; change it only for a proxy or a test server.
-    api_base_url: Annotated[str, msgspec.Meta(pattern=_BASE_URL, max_length=2048)] = (
+    api_base_url: Annotated[str, TARGET, msgspec.Meta(pattern=_BASE_URL, max_length=2048)] = (
         "https://qyapi.weixin.qq.com"
     )
     #: Each API request (connect, send, answer) must finish within this.
@@ -95,6 +96,7 @@ class WeComAdapter(ChannelAdapter[WeComConfig]):
     """WeCom (企业微信): a self-built app's members write to it; agents answer as the app."""
 
     kind: ClassVar[str] = "wecom"
+    sdk_versions: ClassVar[str] = ">=1.3,<2"  # TARGET
     display_name: ClassVar[str] = "WeCom (企业微信)"
     version: ClassVar[str] = __version__
     config_type: ClassVar[type[msgspec.Struct]] = WeComConfig

@@ -19,6 +19,7 @@ import msgspec
 
 from frontdesk.channels import (
     SECRET,
+    TARGET,
     Attachment,
     Capabilities,
     ChannelAdapter,
@@ -95,7 +96,7 @@ class WhatsAppConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     #: Pass the ticket number as the template body's one parameter (``{{1}}``).
     template_ticket_parameter: bool = False
     #: The Graph API, with its version; change it for a new version or a test server.
-    api_base_url: Annotated[str, msgspec.Meta(pattern=_BASE_URL, max_length=2048)] = (
+    api_base_url: Annotated[str, TARGET, msgspec.Meta(pattern=_BASE_URL, max_length=2048)] = (
         "https://graph.facebook.com/v23.0"
     )
     #: Each API request (connect, send, answer) must finish within this.
@@ -106,6 +107,7 @@ class WhatsAppAdapter(ChannelAdapter[WhatsAppConfig]):
     """WhatsApp: customers write to the tenant's business number; agents answer from it."""
 
     kind: ClassVar[str] = "whatsapp"
+    sdk_versions: ClassVar[str] = ">=1.3,<2"  # TARGET
     display_name: ClassVar[str] = "WhatsApp"
     version: ClassVar[str] = __version__
     config_type: ClassVar[type[msgspec.Struct]] = WhatsAppConfig

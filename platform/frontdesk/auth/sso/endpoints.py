@@ -90,6 +90,7 @@ class SsoConfigController(Controller):
             break_glass_user_id=data.break_glass_user_id,
             jit_enabled=data.jit_enabled,
             jit_role=data.jit_role,
+            allow_private_targets=runtime.settings.allow_private_targets,
         )
         return await _config_out(db, runtime, config)
 
@@ -122,7 +123,9 @@ class SsoController(Controller):
             issuer, client_id = config.issuer, config.client_id
         try:
             # Asked with no transaction open: a slow provider holds no lock.
-            metadata = await oidc.discover(issuer)
+            metadata = await oidc.discover(
+                issuer, allow_private=runtime.settings.allow_private_targets
+            )
         except oidc.SsoFailed as failed:
             await sso.record_failure(runtime, tenant_id, failed)
             if wants_html(request):
@@ -211,7 +214,8 @@ class SsoController(Controller):
             raise taken
         if error or not code:
             raise oidc.SsoFailed("provider_error", f"the provider refused: {error or 'no code'}")
-        metadata = await oidc.discover(issuer)
+        allow_private = runtime.settings.allow_private_targets
+        metadata = await oidc.discover(issuer, allow_private=allow_private)
         id_token = await oidc.exchange_code(
             metadata,
             client_id=client_id,
@@ -219,9 +223,15 @@ class SsoController(Controller):
             redirect_uri=sso.callback_url(runtime.settings, slug),
             code=code,
             code_verifier=taken.code_verifier,
+            allow_private=allow_private,
         )
         identity = await oidc.verify_id_token(
-            metadata, id_token, client_id=client_id, nonce=taken.nonce, now=utcnow()
+            metadata,
+            id_token,
+            client_id=client_id,
+            nonce=taken.nonce,
+            now=utcnow(),
+            allow_private=allow_private,
         )
         async with runtime.db.session(tenant_id) as db:
             config = await sso.enabled_config(db)

@@ -22,6 +22,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
+from frontdesk import egress
 from frontdesk.errors import Unauthenticated
 
 with warnings.catch_warnings():
@@ -104,7 +105,17 @@ def _tls_context() -> ssl.SSLContext:
     return _tls
 
 
-async def _get_json(url: str) -> Any:
+async def _check_target(url: str, allow_private: bool) -> None:
+    """The provider's URLs (the issuer's, and those its discovery document names)
+    are checked before each call: never a private address (``frontdesk.egress``)."""
+    try:
+        await egress.check_url(url, allow_private=allow_private, what="the provider's URL")
+    except egress.UnsafeTarget as exc:
+        raise SsoFailed("provider_unsafe", f"refused: {exc.detail}") from None
+
+
+async def _get_json(url: str, *, allow_private: bool) -> Any:
+    await _check_target(url, allow_private)
     try:
         async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S, verify=_tls_context()) as http:
             response = await http.get(url, headers={"Accept": "application/json"})
@@ -120,13 +131,15 @@ def discovery_url(issuer: str) -> str:
     return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
-async def discover(issuer: str) -> ProviderMetadata:
+async def discover(issuer: str, *, allow_private: bool) -> ProviderMetadata:
     now = time.monotonic()
     cached = _cache.metadata.get(issuer)
     if cached is not None and now - cached[0] < METADATA_TTL_S:
         return cached[1]
     try:
-        metadata = msgspec.convert(await _get_json(discovery_url(issuer)), ProviderMetadata)
+        metadata = msgspec.convert(
+            await _get_json(discovery_url(issuer), allow_private=allow_private), ProviderMetadata
+        )
     except msgspec.ValidationError as exc:
         raise SsoFailed(
             "provider_misconfigured", f"the provider's discovery document is unusable: {exc}"
@@ -141,13 +154,13 @@ async def discover(issuer: str) -> ProviderMetadata:
     return metadata
 
 
-async def _key_set(jwks_uri: str, *, fresh: bool) -> KeySet:
+async def _key_set(jwks_uri: str, *, fresh: bool, allow_private: bool) -> KeySet:
     now = time.monotonic()
     cached = _cache.keys.get(jwks_uri)
     if not fresh and cached is not None and now - cached[0] < METADATA_TTL_S:
         return cached[1]
     try:
-        keys = KeySet.import_key_set(await _get_json(jwks_uri))
+        keys = KeySet.import_key_set(await _get_json(jwks_uri, allow_private=allow_private))
     except (JoseError, ValueError, TypeError) as exc:
         raise SsoFailed(
             "provider_misconfigured", f"the provider's key set is unusable: {exc}"
@@ -201,11 +214,13 @@ async def exchange_code(
     redirect_uri: str,
     code: str,
     code_verifier: str,
+    allow_private: bool,
 ) -> str:
     """The ID token the provider issues for ``code``.
 
     The provider refuses a code used before, or sent without its PKCE verifier.
     """
+    await _check_target(metadata.token_endpoint, allow_private)
     async with _client(metadata, client_id, client_secret, redirect_uri) as client:
         try:
             token = await client.fetch_token(
@@ -232,6 +247,7 @@ async def verify_id_token(
     client_id: str,
     nonce: str,
     now: dt.datetime,
+    allow_private: bool,
 ) -> IdentityClaims:
     """Signature against the provider's JWKS, then issuer, audience, expiry and nonce."""
     algorithms = [
@@ -242,11 +258,15 @@ async def verify_id_token(
     try:
         try:
             decoded = jwt.decode(
-                id_token, await _key_set(metadata.jwks_uri, fresh=False), algorithms=algorithms
+                id_token,
+                await _key_set(metadata.jwks_uri, fresh=False, allow_private=allow_private),
+                algorithms=algorithms,
             )
         except InvalidKeyIdError:
             decoded = jwt.decode(
-                id_token, await _key_set(metadata.jwks_uri, fresh=True), algorithms=algorithms
+                id_token,
+                await _key_set(metadata.jwks_uri, fresh=True, allow_private=allow_private),
+                algorithms=algorithms,
             )
     except (JoseError, ValueError) as exc:
         raise SsoFailed("token_invalid", f"the ID token did not verify: {exc}") from None

@@ -22,6 +22,7 @@ import msgspec
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk import egress
 from frontdesk.audit.service import record
 from frontdesk.auth import service as auth
 from frontdesk.auth.models import Role, User
@@ -106,9 +107,13 @@ async def set_config(
     break_glass_user_id: uuid.UUID | None,
     jit_enabled: bool,
     jit_role: str | None,
+    allow_private_targets: bool,
 ) -> SsoConfig:
-    """Create or replace the tenant's provider settings; the secret is kept when omitted."""
+    """Create or replace the tenant's provider settings; the secret is kept when omitted.
+
+    An issuer whose host resolves to a private address is refused (``frontdesk.egress``)."""
     issuer = check_issuer(issuer)
+    await egress.check_url(issuer, allow_private=allow_private_targets, what="issuer")
     client_id = client_id.strip()
     if not client_id or len(client_id) > 500:
         raise InvalidInput("client_id is 1–500 characters")
