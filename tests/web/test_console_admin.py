@@ -208,7 +208,7 @@ async def test_teams_are_created_renamed_staffed_and_led_in_the_console(
 
 
 async def test_testing_a_channel_shows_what_its_check_found(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     t = await sign_up(client)
     h = t.admin.headers
@@ -241,11 +241,19 @@ async def test_testing_a_channel_shows_what_its_check_found(
                 f"/app/admin/channels/{ids['inbound only']}/test", data={"_csrf": csrf}
             )
             assert "names no server to test" in r.text
+            # In production a private address is not contacted by the Test button either.
+            asked = len(shop.requests)
+            runtime.settings = msgspec.structs.replace(
+                runtime.settings, allow_private_targets=False
+            )
+            r = await b.post(f"/app/admin/channels/{ids['shop']}/test", data={"_csrf": csrf})
+            assert 'class="check-result failed"' in r.text and "127.0.0.1" in r.text
+            assert len(shop.requests) == asked
             assert (
                 await b.post(f"/app/admin/channels/{ids['shop']}/test", data={})
             ).status_code == 403
     tested = await audit(client, t, "channel.tested")
-    assert [e["data"]["ok"] for e in reversed(tested)] == [True, False, True]
+    assert [e["data"]["ok"] for e in reversed(tested)] == [True, False, True, False]
 
 
 async def test_usage_page_shows_the_quotas(client: httpx.AsyncClient) -> None:

@@ -36,7 +36,6 @@ class EmailAdapter(ChannelAdapter[EmailConfig]):
     """Email: customers write to the channel's addresses; agents' replies go out by SMTP."""
 
     kind: ClassVar[str] = "email"
-    sdk_versions: ClassVar[str] = ">=1.3,<2"  # TARGET
     display_name: ClassVar[str] = "Email"
     version: ClassVar[str] = __version__
     config_type: ClassVar[type[msgspec.Struct]] = EmailConfig
@@ -47,7 +46,7 @@ class EmailAdapter(ChannelAdapter[EmailConfig]):
     #: Raw MIME posted to the webhook: a 20 MB attachment is about 27 MB in
     #: base64, and ``max_message_bytes`` allows up to 50 MiB by default.
     max_body_bytes: ClassVar[int | None] = 64 * 1024 * 1024
-    #: 1.3: ``check`` (the console's connection test).
+    #: 1.3: ``check`` (the console's connection test) and the ``TARGET`` mark.
     sdk_versions: ClassVar[str] = ">=1.3,<2"
 
     def __init__(self, config: EmailConfig, context: ChannelContext) -> None:

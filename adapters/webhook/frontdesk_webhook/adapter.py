@@ -65,7 +65,6 @@ class WebhookAdapter(ChannelAdapter[WebhookConfig]):
     """A generic signed-JSON webhook: the channel for systems a tenant runs itself."""
 
     kind: ClassVar[str] = "webhook"
-    sdk_versions: ClassVar[str] = ">=1.3,<2"  # TARGET
     display_name: ClassVar[str] = "Signed JSON webhook"
     version: ClassVar[str] = __version__
     config_type: ClassVar[type[msgspec.Struct]] = WebhookConfig
@@ -78,7 +77,7 @@ class WebhookAdapter(ChannelAdapter[WebhookConfig]):
     capabilities: ClassVar[Capabilities] = Capabilities(
         threads=True, typing=True, read_receipts=True, rich_text=True
     )
-    #: 1.3: ``check`` (the console's connection test).
+    #: 1.3: ``check`` (the console's connection test) and the ``TARGET`` mark.
     sdk_versions: ClassVar[str] = ">=1.3,<2"
 
     async def verify(self, request: InboundRequest) -> None:

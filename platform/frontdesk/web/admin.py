@@ -24,6 +24,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk import egress
 from frontdesk.api.deps import Db, Rt, needs
 from frontdesk.audit.service import record
 from frontdesk.auth import service as auth
@@ -135,8 +136,14 @@ async def admin_test_channel(
     result: CheckResult | None = None
     if adapter is not None:
         try:
+            # The same guard as delivery: never a private address in production.
+            await egress.check_adapter(
+                adapter.config, allow_private=runtime.settings.allow_private_targets
+            )
             async with asyncio.timeout(CHECK_LIMIT_SECONDS):
                 result = await adapter.check()
+        except egress.UnsafeTarget as exc:
+            result = CheckResult(steps=[CheckStep(what=kind, ok=False, detail=str(exc))])
         except TimeoutError:
             step = CheckStep(what=kind, ok=False, detail="the check did not finish")
             result = CheckResult(steps=[step])

@@ -86,13 +86,12 @@ class SlackAdapter(ChannelAdapter[SlackConfig]):
     """Slack: customers write to the tenant's app, directly or in shared channels."""
 
     kind: ClassVar[str] = "slack"
-    sdk_versions: ClassVar[str] = ">=1.3,<2"  # TARGET
     display_name: ClassVar[str] = "Slack"
     version: ClassVar[str] = __version__
     config_type: ClassVar[type[msgspec.Struct]] = SlackConfig
     contact_kind: ClassVar[ContactKindName] = "im"
     capabilities: ClassVar[Capabilities] = Capabilities(threads=True, max_length=MAX_TEXT)
-    #: 1.3: ``check`` (the console's connection test).
+    #: 1.3: ``check`` (the console's connection test) and the ``TARGET`` mark.
     sdk_versions: ClassVar[str] = ">=1.3,<2"
 
     async def verify(self, request: InboundRequest) -> None:

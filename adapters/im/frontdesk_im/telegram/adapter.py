@@ -68,14 +68,13 @@ class TelegramAdapter(ChannelAdapter[TelegramConfig]):
     """Telegram: customers write to the tenant's bot; agents answer as the bot."""
 
     kind: ClassVar[str] = "telegram"
-    sdk_versions: ClassVar[str] = ">=1.3,<2"  # TARGET
     display_name: ClassVar[str] = "Telegram"
     version: ClassVar[str] = __version__
     config_type: ClassVar[type[msgspec.Struct]] = TelegramConfig
     contact_kind: ClassVar[ContactKindName] = "im"
     # max_length is the Bot API's per-message limit; longer replies are split.
     capabilities: ClassVar[Capabilities] = Capabilities(threads=True, max_length=MAX_TEXT)
-    #: 1.3: ``check`` (the console's connection test).
+    #: 1.3: ``check`` (the console's connection test) and the ``TARGET`` mark.
     sdk_versions: ClassVar[str] = ">=1.3,<2"
 
     async def verify(self, request: InboundRequest) -> None:
