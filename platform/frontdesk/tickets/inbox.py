@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, func, literal_column, or_, select
+from sqlalchemy import Select, func, literal_column, or_, select, text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,18 +103,18 @@ def inbox_statement(
 
 
 def _search_terms(query: InboxQuery) -> str:
-    text = (query.q or "").strip()
-    if len(text) > MAX_QUERY:
+    words = (query.q or "").strip()
+    if len(words) > MAX_QUERY:
         raise InvalidInput(f"a search is at most {MAX_QUERY} characters")
-    return text
+    return words
 
 
 # PostgreSQL only, and never loaded: the model does not map it (migration 0016).
 SEARCH_VECTOR = literal_column("tickets.search_vector", type_=TSVECTOR)
 
 
-def _search(stmt: Select[Ticket], text: str, *, postgres: bool) -> Select[Ticket]:
-    """The tickets whose subject or messages hold every word of ``text``.
+def _search(stmt: Select[Ticket], words: str, *, postgres: bool) -> Select[Ticket]:
+    """The tickets whose subject or messages hold every one of ``words``.
 
     On PostgreSQL a condition on the ticket row itself, so the planner
     weighs the word against the column's statistics: a common word is
@@ -124,8 +124,8 @@ def _search(stmt: Select[Ticket], text: str, *, postgres: bool) -> Select[Ticket
     if postgres:
         # 'simple': no stemming, so Chinese and English words alike match as typed.
         simple: Any = literal_column("'simple'::regconfig")
-        return stmt.where(SEARCH_VECTOR.op("@@")(func.plainto_tsquery(simple, text)))
-    pattern = f"%{_escape_like(text)}%"
+        return stmt.where(SEARCH_VECTOR.op("@@")(func.plainto_tsquery(simple, words)))
+    pattern = f"%{_escape_like(words)}%"
     in_messages = select(Message.ticket_id).where(Message.body_text.ilike(pattern, escape="\\"))
     return stmt.where(or_(Ticket.subject.ilike(pattern, escape="\\"), Ticket.id.in_(in_messages)))
 
@@ -144,7 +144,13 @@ async def inbox_page(
     if before is not None:
         stmt = stmt.where(Ticket.id < before)
     stmt = stmt.order_by(Ticket.id.desc())
-    text = _search_terms(query)
-    if text:
-        stmt = _search(stmt, text, postgres=postgres)
+    words = _search_terms(query)
+    if words:
+        stmt = _search(stmt, words, postgres=postgres)
+        if postgres:
+            # A plan for these words, never a prepared statement's generic one:
+            # the generic plan cannot tell a common word from a rare one, and the
+            # plan right for one reads the whole tenant for the other. (For the
+            # rest of this transaction: the request's other queries plan alike.)
+            await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     return list((await session.scalars(stmt.limit(limit))).all())
