@@ -146,3 +146,24 @@ async def test_search_follows_a_message_edited_moved_or_deleted(
     assert await search(runtime, t.admin, "element") == []
     assert await search(runtime, t.admin, "drops") == []
     assert await search(runtime, t.admin, "router") == [router]
+
+
+@pytest.mark.postgres_only
+async def test_only_the_match_operator_is_leakproof(runtime: Runtime, backend: str) -> None:
+    """``@@`` (``ts_match_vq``) must be LEAKPROOF for the GIN index to serve a search under
+    row-level security (docs/benchmarks.md); ``to_tsvector`` no longer needs to be, and is not."""
+    async with runtime.db.session() as session:
+        marked = {
+            name: leakproof
+            for name, leakproof in await session.execute(
+                text(
+                    "SELECT CAST(oid AS regprocedure)::text, proleakproof FROM pg_proc "
+                    "WHERE oid IN (CAST('to_tsvector(regconfig, text)' AS regprocedure), "
+                    "CAST('ts_match_vq(tsvector, tsquery)' AS regprocedure))"
+                )
+            )
+        }
+    assert marked == {
+        "to_tsvector(regconfig,text)": False,
+        "ts_match_vq(tsvector,tsquery)": True,
+    }
