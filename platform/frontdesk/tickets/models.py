@@ -46,8 +46,11 @@ class Ticket(TenantOwned, Base):
         Index("ix_tickets_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_tickets_tenant_assignee", "tenant_id", "assignee_id", "state"),
         Index("ix_tickets_tenant_team", "tenant_id", "team_id", "state"),
-        # The inbox's views and filters, newest first (migration 0010; on
-        # PostgreSQL also full-text indexes over subjects and message bodies).
+        # The inbox's views and filters, newest first (migration 0010). On
+        # PostgreSQL the table also has ``search_vector``, the words of the
+        # subject and of every message, kept by triggers and GIN-indexed for
+        # the inbox's search (migration 0016); the model leaves it unmapped,
+        # so it is never loaded or written from here.
         Index("ix_tickets_tenant_assignee_id", "tenant_id", "assignee_id", "id"),
         Index("ix_tickets_tenant_team_id", "tenant_id", "team_id", "id"),
         Index("ix_tickets_tenant_priority_id", "tenant_id", "priority", "id"),
