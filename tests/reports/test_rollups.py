@@ -176,3 +176,57 @@ async def test_row_level_security_keeps_each_tenants_roll_ups(
     async with runtime.db.session(other_tenant.id) as session:
         theirs = (await session.execute(text("SELECT count(*) FROM report_rollups"))).scalar()
     assert theirs
+
+
+async def test_a_survey_answered_on_an_old_ticket_reaches_the_roll_ups(
+    client: httpx.AsyncClient,
+    worker: Runtime,
+    tenant: TenantUnderTest,
+    ticket_time_follows_clock: Clock,
+) -> None:
+    from followups.support import tick
+    from frontdesk.db import utcnow
+    from reports.test_satisfaction_and_calls import SURVEY_URL
+
+    clock = ticket_time_follows_clock
+    # Survey rows are stamped with real time: the test clock starts there.
+    clock.set(utcnow())
+    h = tenant.admin.headers
+    r = await client.post("/api/v1/customers", headers=h, json={"display_name": "Wang Fang"})
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        "/api/v1/tickets", headers=h, json={"customer_id": r.json()["id"], "subject": "Hi"}
+    )
+    assert r.status_code == 201, r.text
+    ticket = r.json()["id"]
+    r = await client.post(f"/api/v1/tickets/{ticket}/state", headers=h, json={"state": "resolved"})
+    assert r.status_code == 200, r.text
+    await tick(worker, tenant)
+    r = await client.get(f"/api/v1/tickets/{ticket}/messages", headers=h)
+    [token] = [m.group(1) for i in r.json()["items"] if (m := SURVEY_URL.search(i["body_text"]))]
+
+    # Two days on, the survey's day is rolled up: asked, not answered.
+    clock.set(clock.now() + dt.timedelta(days=2))
+    await refresh(worker, tenant)
+    today = clock.now().date()
+    period = ReportFilters(start=today - dt.timedelta(days=40), end=today)
+    answered, live = await both(worker, tenant, period)
+    rolled = answered["source"]["rollup_days"]
+    assert rolled >= 2 and answered["satisfaction"]["asked"] == 1
+    assert answered["satisfaction"]["responses"] == 0
+    same_within_precision(answered, live)
+
+    # Answered now: the report counts it at once (that day from the rows)...
+    r = await client.post(f"/surveys/{token}", json={"score": 4})
+    assert r.status_code == 201, r.text
+    answered, live = await both(worker, tenant, period)
+    assert answered["source"]["rollup_days"] < rolled
+    assert answered["satisfaction"]["responses"] == 1 and answered["satisfaction"]["average"] == 4
+    same_within_precision(answered, live)
+    # ...and from the roll-ups once they are refreshed.
+    clock.set(clock.now() + dt.timedelta(hours=1))
+    await refresh(worker, tenant)
+    answered, live = await both(worker, tenant, period)
+    assert answered["source"]["rollup_days"] == rolled
+    assert answered["satisfaction"]["distribution"][4] == 1
+    same_within_precision(answered, live)
