@@ -31,6 +31,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -227,18 +228,19 @@ async def _refresh(runtime: Runtime, tenants: list[uuid.UUID]) -> None:
 
 
 async def _explain(runtime: Runtime, tenant_id: uuid.UUID, filters: ReportFilters) -> None:
-    """Each query of the report computed from the rows alone, with its time."""
-    from sqlalchemy import event
+    """Each query of the report computed from the rows alone, with its time; then
+    ``EXPLAIN (ANALYZE, BUFFERS)`` of the slowest, as the app role with RLS on."""
+    from sqlalchemy import event, text
 
-    spent: list[tuple[float, str]] = []
+    spent: list[tuple[float, str, Any]] = []
     engine = runtime.db.engine.sync_engine
 
-    def before(conn: object, cursor: object, statement: str, *args: object) -> None:
-        conn.info["bench_started"] = time.perf_counter()  # type: ignore[attr-defined]
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        conn.info["bench_started"] = time.perf_counter()
 
-    def after(conn: object, cursor: object, statement: str, *args: object) -> None:
-        started = conn.info.pop("bench_started")  # type: ignore[attr-defined]
-        spent.append((time.perf_counter() - started, " ".join(statement.split())[:150]))
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        started = conn.info.pop("bench_started")
+        spent.append((time.perf_counter() - started, statement, parameters))
 
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
@@ -250,9 +252,20 @@ async def _explain(runtime: Runtime, tenant_id: uuid.UUID, filters: ReportFilter
     finally:
         event.remove(engine, "before_cursor_execute", before)
         event.remove(engine, "after_cursor_execute", after)
+    spent.sort(key=lambda x: -x[0])
     print(f"\nthe year from the rows alone: {total * 1000:.0f} ms; its queries:")
-    for seconds, statement in sorted(spent, reverse=True):
-        print(f"  {seconds * 1000:7.1f} ms  {statement}")
+    for seconds, statement, _ in spent:
+        print(f"  {seconds * 1000:7.1f} ms  {' '.join(statement.split())[:140]}")
+    for _, statement, parameters in spent[:4]:
+        if not statement.lstrip().upper().startswith("SELECT"):
+            continue
+        async with runtime.db.session(tenant_id) as session:
+            await session.execute(text("SET LOCAL work_mem = '64MB'"))
+            conn = await session.connection()
+            plan = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+            print("\n" + " ".join(statement.split())[:300])
+            for (line,) in list(plan)[:14]:
+                print("   ", line)
 
 
 def _period(days: int) -> ReportFilters:

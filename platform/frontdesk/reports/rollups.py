@@ -69,8 +69,9 @@ DURATION_PRECISION = math.sqrt(RATIO) - 1
 MARGIN = dt.timedelta(minutes=5)
 REFRESH_EVERY = dt.timedelta(minutes=15)
 ROLLUP_TIMER = "report_rollups"
-# At most this many days per summary (the SQLite path's zone offset is the first day's).
-CHUNK_DAYS = 31
+# At most this many days per summary: on SQLite a local day is UTC shifted by the
+# zone's offset on the first day; on PostgreSQL, fewer and larger queries.
+CHUNK_DAYS = {"sqlite": 31, "postgresql": 92}
 
 # The filters a roll-up row can stand for: (dimension, the ticket's column).
 DIMENSIONS: tuple[tuple[str, Any], ...] = (
@@ -386,7 +387,7 @@ def _bounds(
     return start, end
 
 
-def _runs(days: Iterable[dt.date], longest: int = CHUNK_DAYS) -> list[tuple[dt.date, dt.date]]:
+def _runs(days: Iterable[dt.date], longest: int) -> list[tuple[dt.date, dt.date]]:
     """Consecutive days as (first, last) runs of at most ``longest`` days."""
     out: list[tuple[dt.date, dt.date]] = []
     for day in sorted(set(days)):
@@ -409,7 +410,7 @@ async def summarise(
     from frontdesk.reports.service import _Sql
 
     out: dict[tuple[str, str, str], Tally] = {}
-    for first, last in _runs(days):
+    for first, last in _runs(days, CHUNK_DAYS[session.get_bind().dialect.name]):
         start, end = _bounds(zone, first, last)
         summary = _Summary(
             session, _Sql(session, zone, start), start, end, narrow=narrow, split=split
@@ -495,7 +496,7 @@ async def refresh(session: AsyncSession, *, rebuild: bool = False) -> Refreshed:
         days = {first + dt.timedelta(days=d) for d in range(max(span, 0))} - have
         days |= {d for d in touched if first <= d <= last}
     rows = 0
-    for run_first, run_last in _runs(days):
+    for run_first, run_last in _runs(days, CHUNK_DAYS[session.get_bind().dialect.name]):
         run = [run_first + dt.timedelta(days=d) for d in range((run_last - run_first).days + 1)]
         tallies = await summarise(session, zone, run, split=True)
         await session.execute(
