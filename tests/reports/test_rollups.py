@@ -230,3 +230,53 @@ async def test_a_survey_answered_on_an_old_ticket_reaches_the_roll_ups(
     assert answered["source"]["rollup_days"] == rolled
     assert answered["satisfaction"]["distribution"][4] == 1
     same_within_precision(answered, live)
+
+
+async def test_the_first_long_report_starts_the_refresh_timer_which_keeps_going(
+    client: httpx.AsyncClient,
+    worker: Runtime,
+    tenant: TenantUnderTest,
+    ticket_time_follows_clock: Clock,
+) -> None:
+    from followups.support import tick
+    from frontdesk.reports.models import ReportRollupState
+    from frontdesk.timers.models import Timer
+
+    clock = ticket_time_follows_clock
+    h = tenant.admin.headers
+    r = await client.post("/api/v1/customers", headers=h, json={"display_name": "Li Lei"})
+    r = await client.post(
+        "/api/v1/tickets", headers=h, json={"customer_id": r.json()["id"], "subject": "Hi"}
+    )
+    assert r.status_code == 201, r.text
+    today = clock.now().date()
+    params = {"start": (today - dt.timedelta(days=40)).isoformat(), "end": today.isoformat()}
+    r = await client.get("/api/v1/reports", headers=h, params=params)
+    assert r.status_code == 200, r.text
+    assert r.json()["source"]["rollup_days"] == 0 and r.json()["volume"]["new"] == 1
+
+    # The timer is due at once; its job refreshes, and it is set again for later.
+    await tick(worker, tenant)
+    async with worker.db.session(tenant.id) as session:
+        state = await session.scalar(select(ReportRollupState))
+        due = (
+            await session.scalars(
+                select(Timer.due_at).where(
+                    Timer.kind == rollups.ROLLUP_TIMER, Timer.state == "pending"
+                )
+            )
+        ).all()
+    assert state is not None and state.refreshed_at == clock.now()
+    assert due == [clock.now() + rollups.REFRESH_EVERY]
+
+    # A day later, the next one has rolled the ticket's day up (for the whole
+    # tenant and per filter value).
+    clock.set(clock.now() + dt.timedelta(days=1))
+    await tick(worker, tenant)
+    async with worker.db.session(tenant.id) as session:
+        state = await session.scalar(select(ReportRollupState))
+        rows = (
+            await session.execute(select(ReportRollup.dimension).where(ReportRollup.day == today))
+        ).all()
+    assert state is not None and state.through == today
+    assert {"", "channel", "priority", "team_id"} <= {r[0] for r in rows}
