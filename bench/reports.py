@@ -31,6 +31,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -41,6 +42,7 @@ os.environ.setdefault("FRONTDESK_INSECURE_FAST_PASSWORD_HASHING", "1")
 from frontdesk.app import create_app
 from frontdesk.config import Settings, normalise_database_url
 from frontdesk.migrate import upgrade
+from frontdesk.reports import rollups
 from frontdesk.reports.service import ReportFilters, build_report
 from frontdesk.runtime import Runtime
 from frontdesk.tickets.states import Priority
@@ -194,19 +196,76 @@ async def _fill(owner_dsn: str, sizes: list[tuple[uuid.UUID, int]]) -> None:
 
 async def _time(
     runtime: Runtime, tenant_id: uuid.UUID, filters: ReportFilters, repeat: int
-) -> tuple[float, int]:
-    """Median seconds of ``repeat`` runs after one warm-up; and the report's new tickets."""
+) -> tuple[float, int, str]:
+    """Median seconds of ``repeat`` runs after one warm-up; the report's new tickets;
+    where its days came from."""
     runs = []
     new = 0
+    source = ""
     for i in range(repeat + 1):
         async with runtime.db.session(tenant_id) as session:
             started = time.perf_counter()
             report = await build_report(session, filters)
             elapsed = time.perf_counter() - started
         new = report.volume.new
+        source = f"{report.source.rollup_days} rolled up, {report.source.live_days} live"
         if i:
             runs.append(elapsed)
-    return statistics.median(runs), new
+    return statistics.median(runs), new, source
+
+
+async def _refresh(runtime: Runtime, tenants: list[uuid.UUID]) -> None:
+    """Each tenant's roll-ups, as the ``refresh_report_rollups`` job brings them up to date."""
+    for n, tenant_id in enumerate(tenants):
+        started = time.perf_counter()
+        async with runtime.db.session(tenant_id) as session:
+            done = await rollups.refresh(session)
+        if n == 0 or n == len(tenants) - 1:
+            print(
+                f"refreshed roll-ups of tenant {n}: {done.days} days, {done.rows:,} rows "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
+
+
+async def _explain(runtime: Runtime, tenant_id: uuid.UUID, filters: ReportFilters) -> None:
+    """Each query of the report computed from the rows alone, with its time; then
+    ``EXPLAIN (ANALYZE, BUFFERS)`` of the slowest, as the app role with RLS on."""
+    from sqlalchemy import event, text
+
+    spent: list[tuple[float, str, Any]] = []
+    engine = runtime.db.engine.sync_engine
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        conn.info["bench_started"] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        started = conn.info.pop("bench_started")
+        spent.append((time.perf_counter() - started, statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        async with runtime.db.session(tenant_id) as session:
+            started = time.perf_counter()
+            await build_report(session, filters, rollups=False)
+            total = time.perf_counter() - started
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    spent.sort(key=lambda x: -x[0])
+    print(f"\nthe year from the rows alone: {total * 1000:.0f} ms; its queries:")
+    for seconds, statement, _ in spent:
+        print(f"  {seconds * 1000:7.1f} ms  {' '.join(statement.split())[:140]}")
+    for _, statement, parameters in spent[:4]:
+        if not statement.lstrip().upper().startswith("SELECT"):
+            continue
+        async with runtime.db.session(tenant_id) as session:
+            await session.execute(text("SET LOCAL work_mem = '64MB'"))
+            conn = await session.connection()
+            plan = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+            print("\n" + " ".join(statement.split())[:300])
+            for (line,) in list(plan)[:14]:
+                print("   ", line)
 
 
 def _period(days: int) -> ReportFilters:
@@ -254,6 +313,11 @@ async def main(args: argparse.Namespace) -> None:
                 await _fill(_dsn(settings.database_url), sizes)
                 print(f"generated in {time.perf_counter() - started:.0f} s")
             large = tenants[0]
+            started = time.perf_counter()
+            await _refresh(runtime, tenants)
+            print(f"refreshed every tenant's roll-ups in {time.perf_counter() - started:.0f} s")
+            if args.explain:
+                await _explain(runtime, large, _period(365))
             print(f"\nlarge tenant ({args.large:,} tickets over a year), median of {args.repeat}:")
             for label, filters in (
                 ("week", _period(7)),
@@ -266,19 +330,33 @@ async def main(args: argparse.Namespace) -> None:
                     "month, priority high",
                     ReportFilters(**{**_fields(_period(30)), "priority": Priority.HIGH}),
                 ),
+                ("a quarter (90 days)", _period(90)),
                 ("year", _period(365)),
+                (
+                    "year, one channel",
+                    ReportFilters(**{**_fields(_period(365)), "channel": "email"}),
+                ),
+                (
+                    "year, priority high",
+                    ReportFilters(**{**_fields(_period(365)), "priority": Priority.HIGH}),
+                ),
+                (
+                    "year, one channel and priority high (from the rows)",
+                    ReportFilters(
+                        **{**_fields(_period(365)), "channel": "email", "priority": Priority.HIGH}
+                    ),
+                ),
             ):
-                seconds, new = await _time(runtime, large, filters, args.repeat)
-                print(f"  {label:<52} {seconds * 1000:7.0f} ms  ({new:,} new tickets)")
+                seconds, new, source = await _time(runtime, large, filters, args.repeat)
+                print(f"  {label:<52} {seconds * 1000:7.0f} ms  ({new:,} new tickets; {source})")
             if args.small:
-                times = [
-                    (await _time(runtime, t, _period(30), args.repeat))[0] for t in tenants[1:]
-                ]
-                print(
-                    f"\n{args.small} tenants of {args.each:,} tickets, month report: "
-                    f"median {statistics.median(times) * 1000:.0f} ms, "
-                    f"max {max(times) * 1000:.0f} ms"
-                )
+                for label, period in (("month", _period(30)), ("year", _period(365))):
+                    times = [(await _time(runtime, t, period, args.repeat))[0] for t in tenants[1:]]
+                    print(
+                        f"\n{args.small} tenants of {args.each:,} tickets, {label} report: "
+                        f"median {statistics.median(times) * 1000:.0f} ms, "
+                        f"max {max(times) * 1000:.0f} ms"
+                    )
         finally:
             await runtime.close()
     finally:
@@ -299,6 +377,9 @@ if __name__ == "__main__":
     parser.add_argument("--each", type=int, default=10_000, help="tickets per small tenant")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per report")
     parser.add_argument("--keep", action="store_true", help="leave the database for a look")
+    parser.add_argument(
+        "--explain", action="store_true", help="time each query of the year from the rows"
+    )
     parser.add_argument(
         "--database",
         help="time the reports on a database kept by --keep (no new rows; not dropped)",

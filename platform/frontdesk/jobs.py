@@ -87,6 +87,7 @@ def _import_job_modules() -> None:
     # Every module that declares jobs, so any process knows every job by name.
     import frontdesk.auth.tasks
     import frontdesk.channels.tasks
+    import frontdesk.reports.rollups
     import frontdesk.reports.weekly
     import frontdesk.routing.tasks
     import frontdesk.timers.tasks  # noqa: F401

@@ -35,6 +35,7 @@ from frontdesk.identity.models import ContactPoint, Customer, CustomerMerge
 from frontdesk.incidents.models import Incident, IncidentLink, IncidentUpdate
 from frontdesk.notifications.models import Notification
 from frontdesk.quotas.models import TenantLimits
+from frontdesk.reports.models import ReportRollup, ReportRollupState
 from frontdesk.routing.models import (
     AgentProfile,
     BusinessHours,
@@ -86,6 +87,8 @@ __all__ = [
     "MessageRef",
     "Notification",
     "RefreshToken",
+    "ReportRollup",
+    "ReportRollupState",
     "Role",
     "RoutingRule",
     "SenderWindow",

@@ -21,6 +21,7 @@ from frontdesk.cli import main
 from frontdesk.config import Settings
 from frontdesk.db import Base, create_engine
 from frontdesk.quotas.limiter import RedisRateLimiter
+from frontdesk.reports import rollups
 from frontdesk.runtime import Runtime
 from frontdesk.tenancy.models import Tenant
 from frontdesk.timers.service import run_due
@@ -87,6 +88,9 @@ async def test_deleting_a_tenant_removes_its_keys_rows_files_and_redis_keys_only
     a = await populate(client, runtime)
     b = await populate(client, runtime)
     await drain(runtime)
+    for t in (a, b):
+        async with runtime.db.session(t.id) as session:
+            await rollups.refresh(session)
     namespace = f"frontdesk-test-{uuid.uuid4().hex[:8]}"
     limiter = RedisRateLimiter(REDIS_URL, namespace)
     redis = aioredis.Redis.from_url(REDIS_URL)
@@ -99,7 +103,8 @@ async def test_deleting_a_tenant_removes_its_keys_rows_files_and_redis_keys_only
         b_before = await rows_per_table(settings, b.id)
         for table in ("tenant_keys", "customers", "contact_points", "tickets", "messages",
                       "ticket_events", "audit_log", "attachments", "inbound_events",
-                      "channel_endpoints", "survey_tokens", "surveys", "tenants"):  # fmt: skip
+                      "channel_endpoints", "survey_tokens", "surveys", "report_rollups",
+                      "report_rollup_state", "tenants"):  # fmt: skip
             assert a_rows[table] > 0, table
         files = settings.data_dir / "attachments"
         assert (files / str(a.id)).is_dir() and (files / str(b.id)).is_dir()

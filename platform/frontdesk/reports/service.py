@@ -155,6 +155,19 @@ class Day(msgspec.Struct, frozen=True, kw_only=True):
     resolved: int
 
 
+class ReportSource(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the figures came from (``reports.rollups``)."""
+
+    # Local days read from the daily roll-ups, and computed from the tickets' rows.
+    rollup_days: int = 0
+    live_days: int = 0
+    # The roll-ups' last refresh (None: none read).
+    rollups_refreshed_at: dt.datetime | None = None
+    # None: medians and 90th percentiles are exact. Otherwise each is within
+    # this fraction of the exact figure, plus as much of a second.
+    duration_precision: float | None = None
+
+
 class Report(msgspec.Struct, frozen=True, kw_only=True):
     filters: ReportFilters
     timezone: str
@@ -170,6 +183,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     # hour of the local day (0..23) → new tickets, every hour present
     busiest_hours: list[int]
     days: list[Day]
+    source: ReportSource = msgspec.field(default_factory=ReportSource)
 
 
 # --- dialect-aware pieces -------------------------------------------------------------
@@ -274,16 +288,28 @@ async def report_timezone(session: AsyncSession) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(name or "UTC")
 
 
-async def build_report(session: AsyncSession, f: ReportFilters) -> Report:
+async def build_report(session: AsyncSession, f: ReportFilters, *, rollups: bool = True) -> Report:
+    """The report; over more than a month with at most one filter, from the daily
+    roll-ups where they are current (``reports.rollups``) unless ``rollups`` is
+    false."""
+    from frontdesk.reports import rollups as daily
+
     f.check()
     zone = await report_timezone(session)
     start = dt.datetime.combine(f.start, dt.time(), zone).astimezone(dt.UTC)
     end = dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
     sql = _Sql(session, zone, start)
+    narrow = _ticket_filters(f)
+    if rollups and (f.end - f.start).days >= daily.LIVE_UP_TO_DAYS and len(narrow) <= 1:
+        plan = await daily.plan(session, zone, f.start, f.end)
+        if plan is not None:
+            return await _from_rollups(session, sql, f, zone, plan, narrow, end)
+        # Never refreshed (or for another zone): this once from the rows, and the
+        # tenant's refresh is scheduled.
+        await daily.ensure_scheduled(session)
     if sql.postgres:
         # Sorts for the percentiles stay in memory (the default 4 MB spills a month).
         await session.execute(text("SET LOCAL work_mem = '64MB'"))
-    narrow = _ticket_filters(f)
     created = [Ticket.created_at >= start, Ticket.created_at < end, *narrow]
 
     # One pass over the period's new tickets gives their count, categories,
@@ -359,6 +385,130 @@ async def build_report(session: AsyncSession, f: ReportFilters) -> Report:
         handoffs=await _handoffs(session, sql, narrow, start, end),
         busiest_hours=hours,
         days=days,
+        source=ReportSource(live_days=len(days)),
+    )
+
+
+def _dimension(f: ReportFilters) -> tuple[str, str]:
+    """The roll-up rows of the report's one filter (or of the whole tenant)."""
+    for name, value in (
+        ("channel", f.channel),
+        ("team_id", f.team_id),
+        ("assignee_id", f.assignee_id),
+        ("category", f.category),
+        ("priority", f.priority.value if f.priority is not None else None),
+    ):
+        if value is not None:
+            return name, str(value)
+    return "", ""
+
+
+async def _from_rollups(
+    session: AsyncSession,
+    sql: _Sql,
+    f: ReportFilters,
+    zone: zoneinfo.ZoneInfo,
+    plan: Any,
+    narrow: list[ColumnElement[bool]],
+    end: dt.datetime,
+) -> Report:
+    """The same figures, from the roll-ups' days and the rows of the other days."""
+    from frontdesk.reports import rollups as daily
+
+    by_day = await daily.read(session, plan.rolled, _dimension(f))
+    live = await daily.summarise(session, zone, plan.live, narrow=narrow)
+    by_day.update(daily.per_day(live))
+    total = daily.merge(by_day.values())
+
+    def durations(hist: dict[int, int]) -> Durations:
+        return Durations(
+            count=sum(hist.values()),
+            median_seconds=daily.hist_percentile(hist, 0.5),
+            p90_seconds=daily.hist_percentile(hist, 0.9),
+        )
+
+    sla = []
+    for key in sorted(total.sla):
+        metric, policy = key.split("\t", 1)
+        target, met, breached = total.sla[key]
+        sla.append(
+            SlaTarget(
+                metric=metric,
+                policy=policy,
+                target_seconds=target,
+                met=met,
+                breached=breached,
+                attainment=met / (met + breached) if met + breached else None,
+            )
+        )
+    distribution = {s: n for s, n in total.surveys.items() if s}
+    asked = sum(total.surveys.values())
+    responses = sum(distribution.values())
+    calls, answered, within = total.calls
+    handoffs = []
+    if total.handoffs:
+        teams = [uuid.UUID(t) for t in total.handoffs]
+        names = dict(
+            (await session.execute(select(Team.id, Team.name).where(Team.id.in_(teams)))).all()
+        )
+        for team in teams:
+            requested, done, overdue = total.handoffs[str(team)]
+            hist = total.handoff_times.get(str(team), {})
+            handoffs.append(
+                TeamHandoffs(
+                    team_id=team,
+                    team=names.get(team, "?"),
+                    requested=requested,
+                    done=done,
+                    overdue=overdue,
+                    median_seconds=daily.hist_percentile(hist, 0.5),
+                    p90_seconds=daily.hist_percentile(hist, 0.9),
+                )
+            )
+    days = []
+    when = f.start
+    while when <= f.end:
+        t = by_day.get(when)
+        days.append(Day(day=when, new=t.new if t else 0, resolved=t.resolved if t else 0))
+        when += dt.timedelta(days=1)
+    return Report(
+        filters=f,
+        timezone=zone.key,
+        volume=Volume(
+            new=total.new,
+            resolved=total.resolved,
+            reopened=total.reopened,
+            backlog=await _backlog(session, narrow, end),
+        ),
+        first_response=durations(total.first_response),
+        resolution=durations(total.resolution),
+        sla=sla,
+        satisfaction=Satisfaction(
+            available=True,
+            asked=asked,
+            responses=responses,
+            response_rate=responses / asked if asked else None,
+            average=sum(s * n for s, n in distribution.items()) / responses if responses else None,
+            distribution={s: distribution.get(s, 0) for s in range(1, 6)},
+        ),
+        phone_answer=PhoneAnswer(
+            available=True,
+            calls=calls,
+            answered=answered,
+            within_target=within,
+            attainment=within / calls if calls else None,
+        ),
+        categories=_top(Counter(total.categories)),
+        tags=_top(Counter(total.tags)),
+        handoffs=sorted(handoffs, key=lambda t: (-t.requested, t.team)),
+        busiest_hours=[total.hours.get(h, 0) for h in range(24)],
+        days=days,
+        source=ReportSource(
+            rollup_days=len(plan.rolled),
+            live_days=len(plan.live),
+            rollups_refreshed_at=plan.refreshed_at,
+            duration_precision=daily.DURATION_PRECISION,
+        ),
     )
 
 

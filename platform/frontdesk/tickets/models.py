@@ -151,6 +151,13 @@ class TicketEvent(TenantOwned, Base):
         ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
         Index("ix_ticket_events_tenant_ticket", "tenant_id", "ticket_id", "id"),
         Index("ix_ticket_events_tenant_kind_created", "tenant_id", "kind", "created_at"),
+        # What changed since the reports' roll-ups were refreshed (migration 0017).
+        Index(
+            "ix_ticket_events_tenant_created",
+            "tenant_id",
+            "created_at",
+            postgresql_include=["ticket_id"],
+        ),
     )
 
     ticket_id: Mapped[uuid.UUID]

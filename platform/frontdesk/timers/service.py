@@ -76,6 +76,7 @@ def _import_handlers() -> None:
     import frontdesk.followups.service
     import frontdesk.handoffs.service
     import frontdesk.models
+    import frontdesk.reports.rollups
     import frontdesk.reports.weekly
     import frontdesk.routing.sla
     import frontdesk.tasks.service
