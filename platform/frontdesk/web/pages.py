@@ -29,6 +29,7 @@ from frontdesk.auth.models import User
 from frontdesk.auth.permissions import Permission as P
 from frontdesk.auth.sso import policy as sso_policy
 from frontdesk.canned import service as canned
+from frontdesk.channels import delivery
 from frontdesk.channels import service as channels
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import enter_tenant
@@ -257,6 +258,21 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     item: Any
     author: str
     attachments: list[dict[str, Any]] = []
+    # A note's text cut around its @mentions: (text, is a mention), for highlighting.
+    segments: list[tuple[str, bool]] = []
+
+
+def _segments(
+    body: str, mentioned: list[str], users: dict[uuid.UUID, User]
+) -> list[tuple[str, bool]]:
+    """The note's text in pieces, the mentions (of users it notified) marked."""
+    names = {u.id: u.display_name for u in users.values() if str(u.id) in mentioned}
+    out: list[tuple[str, bool]] = []
+    at = 0
+    for _, start, end in tickets.mentions_in(body, names):
+        out += [(body[at:start], False), (body[start:end], True)]
+        at = end
+    return [*out, (body[at:], False)] if out else []
 
 
 async def _timeline(db: AsyncSession, ticket: Ticket) -> list[TimelineEntry]:
@@ -279,6 +295,7 @@ async def _timeline(db: AsyncSession, ticket: Ticket) -> list[TimelineEntry]:
                 item=m,
                 author=author,
                 attachments=files.get(m.id, []),
+                segments=_segments(m.body_text, m.meta.get("mentions") or [], users),
             )
         )
     for e in await tickets.list_events(db, ticket, limit=500):
@@ -317,12 +334,23 @@ async def ticket_view(
         if t.id != ticket.id
     ]
     contacts: list[identity.ContactView] = []
+    routes: list[dict[str, Any]] = []
     if page.has(P.CUSTOMERS_READ):
         cipher = await load_tenant_cipher(db, runtime.keyring, principal.tenant_id)
-        contacts = [
-            identity.masked_view(cipher, point)
-            for point in await identity.contact_points_of(db, customer.id)
-        ]
+        points = await identity.contact_points_of(db, customer.id)
+        contacts = [identity.masked_view(cipher, point) for point in points]
+        if page.has(P.TICKETS_REPLY) and ticket.state != TicketState.CLOSED.value:
+            # Values masked for everyone: choosing where a reply goes reveals nothing.
+            masked = {c.id: c for c in contacts}
+            routes = [
+                {
+                    "value": f"{channel.id}:{point.id}",
+                    "kind": channel.kind,
+                    "label": f"{channel.name} → {point.kind}: {masked[point.id].value}",
+                    "own": (channel.id, point.id) == (ticket.channel_id, ticket.contact_point_id),
+                }
+                for channel, point in await delivery.route_choices(db, runtime, ticket, points)
+            ]
     return render(
         "ticket.html",
         locale=page.locale,
@@ -330,11 +358,20 @@ async def ticket_view(
         ticket=ticket,
         customer=customer,
         contacts=contacts,
+        routes=routes,
+        mentionable=[u for u in await tickets.readers(db, ticket) if u.id != principal.user_id],
         timeline=await _timeline(db, ticket),
         id_names=await _id_names(db),
         clocks=await sla.ticket_status(db, ticket),
         handoffs=await handoffs.for_ticket(db, ticket.id),
         others=others,
+        merge_targets=[
+            o for o in others if o.merged_into_id is None and o.state != TicketState.CLOSED.value
+        ],
+        merged_here=await tickets.merged_into(db, ticket),
+        merged_into=await tickets.get_ticket_unchecked(db, ticket.merged_into_id)
+        if ticket.merged_into_id
+        else None,
         replies=replies,
         users=sorted(
             (u for u in users.values() if u.is_active), key=lambda u: u.display_name.lower()
@@ -366,14 +403,29 @@ def _back(ticket_id: uuid.UUID) -> Redirect:
 
 
 @post("/app/tickets/{ticket_id:uuid}/messages", opt=needs(P.TICKETS_READ))
-async def post_message(ticket_id: FromPath[uuid.UUID], db: Db, page: PageDep) -> Redirect:
-    """A reply (sent on the ticket's channel) or an internal note: the service checks which."""
+async def post_message(
+    ticket_id: FromPath[uuid.UUID], db: Db, runtime: Rt, page: PageDep
+) -> Redirect:
+    """A reply (on the channel picked, by default the ticket's) or an internal note:
+    the service checks which. ``route`` is ``<channel id>:<contact point id>``."""
     ticket = await tickets.get_ticket(db, page.principal, ticket_id)
     try:
         kind = MessageKind(page.field("kind", "reply"))
     except ValueError:
         raise InvalidInput("kind is reply or note") from None
-    await tickets.add_agent_message(db, page.principal, ticket, kind=kind, body=page.field("body"))
+    route = None
+    if kind is MessageKind.REPLY and page.field("route"):
+        channel_id, _, point_id = page.field("route").partition(":")
+        try:
+            chosen = uuid.UUID(channel_id), uuid.UUID(point_id)
+        except ValueError:
+            raise InvalidInput("route is a channel id and a contact point id") from None
+        route = await delivery.reply_route(
+            db, runtime, page.principal, ticket, channel_id=chosen[0], contact_point_id=chosen[1]
+        )
+    await tickets.add_agent_message(
+        db, page.principal, ticket, kind=kind, body=page.field("body"), route=route
+    )
     return _back(ticket_id)
 
 
@@ -415,6 +467,18 @@ async def post_assign(ticket_id: FromPath[uuid.UUID], db: Db, page: PageDep) -> 
         changes["team_id"] = page.uuid_field("team_id")
     await tickets.assign(db, page.principal, ticket, **changes)
     return _back(ticket_id)
+
+
+@post("/app/tickets/{ticket_id:uuid}/merge", opt=needs(P.TICKETS_UPDATE))
+async def post_merge(ticket_id: FromPath[uuid.UUID], db: Db, page: PageDep) -> Redirect:
+    """Merge this ticket into the one picked (the customer's other tickets); on to it."""
+    into = page.uuid_field("into_ticket_id")
+    if into is None:
+        raise InvalidInput("pick the ticket to merge this one into")
+    source = await tickets.get_ticket(db, page.principal, ticket_id)
+    target = await tickets.get_ticket(db, page.principal, into)
+    await tickets.merge_tickets(db, page.principal, source, target)
+    return _back(target.id)
 
 
 @post("/app/tickets/{ticket_id:uuid}/handoffs", opt=needs(P.TICKETS_UPDATE))
@@ -742,6 +806,7 @@ def web_router() -> Router:
             post_fields,
             post_assign,
             post_handoff,
+            post_merge,
             customer_view,
             customer_reveal,
             customer_merge,
