@@ -115,8 +115,8 @@ async def test_an_agent_replies_by_another_channel_to_another_contact_point(
                 {"channel_id": sms.id, "contact_point_id": other.json()["contact_points"][0]["id"]},
             ),
             (400, agent, {"channel_id": email_channel.json()["id"], "contact_point_id": phone_id}),
-            (400, agent, {"channel_id": theirs.id, "contact_point_id": phone_id}),
-            (400, agent, {"channel_id": "00000000-0000-0000-0000-000000000000"}),
+            (404, agent, {"channel_id": theirs.id, "contact_point_id": phone_id}),
+            (404, agent, {"channel_id": "00000000-0000-0000-0000-000000000000"}),
             (403, replier, {"channel_id": sms.id, "contact_point_id": phone_id}),
         ]
         r = await client.patch(

@@ -29,7 +29,7 @@ from frontdesk.channels.models import ChannelInstance, Conversation, Delivery
 from frontdesk.channels.types import ContactRef, DeliveryReceipt, OutboundMessage, ThreadHints
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import utcnow
-from frontdesk.errors import Conflict, InvalidInput, NotFound
+from frontdesk.errors import Conflict, InvalidInput
 from frontdesk.identity import service as identity
 from frontdesk.ids import new_id
 from frontdesk.jobs import enqueue
@@ -73,23 +73,22 @@ async def reply_route(
         return None
     principal.require(Permission.TICKETS_REPLY)
     principal.require(Permission.CUSTOMERS_READ)
-    channel_id = channel_id or ticket.channel_id
-    contact_point_id = contact_point_id or ticket.contact_point_id
-    if channel_id is None or contact_point_id is None:
+    # Named ids first: another tenant's are not found (the tenant filter), 404 as
+    # everywhere, whatever else is wrong with the request.
+    channel = await channels.get_channel(session, channel_id) if channel_id else None
+    point = (
+        await identity.get_contact_point(session, contact_point_id) if contact_point_id else None
+    )
+    if channel is None and ticket.channel_id is not None:
+        channel = await channels.get_channel(session, ticket.channel_id)
+    if point is None and ticket.contact_point_id is not None:
+        point = await identity.get_contact_point(session, ticket.contact_point_id)
+    if channel is None or point is None:
         raise InvalidInput("this ticket has no channel of its own: name both channel and contact")
-    if channel_id == ticket.channel_id and contact_point_id == ticket.contact_point_id:
+    if (channel.id, point.id) == (ticket.channel_id, ticket.contact_point_id):
         return None
-    # Another tenant's ids are simply not found (the tenant filter): the same answer.
-    try:
-        point = await identity.get_contact_point(session, contact_point_id)
-    except NotFound:
-        point = None
-    if point is None or point.customer_id != ticket.customer_id:
+    if point.customer_id != ticket.customer_id:
         raise InvalidInput("that contact point is not one of this ticket's customer's")
-    try:
-        channel = await channels.get_channel(session, channel_id)
-    except NotFound:
-        raise InvalidInput("no such channel") from None
     if not channel.is_active:
         raise Conflict(f"the channel {channel.name!r} is disabled")
     if channel.kind not in runtime.registry.kinds():

@@ -28,17 +28,20 @@ from frontdesk.auth import service as auth
 from frontdesk.auth.models import User
 from frontdesk.auth.permissions import Permission as P
 from frontdesk.auth.sso import policy as sso_policy
+from frontdesk.calls import service as calls
 from frontdesk.canned import service as canned
 from frontdesk.channels import delivery
 from frontdesk.channels import service as channels
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import enter_tenant
 from frontdesk.errors import FrontdeskError, InvalidInput, NotFound, Unauthenticated
+from frontdesk.followups import service as followups
 from frontdesk.handoffs import service as handoffs
 from frontdesk.identity import service as identity
 from frontdesk.routing import rules as routing_rules
 from frontdesk.routing import sla
 from frontdesk.runtime import Runtime
+from frontdesk.tasks import service as tasks
 from frontdesk.tenancy.service import get_tenant_by_slug
 from frontdesk.tickets import inbox
 from frontdesk.tickets import service as tickets
@@ -303,6 +306,21 @@ async def _timeline(db: AsyncSession, ticket: Ticket) -> list[TimelineEntry]:
             continue  # the message itself is on the timeline
         who = users[e.actor_user_id].display_name if e.actor_user_id in users else ""
         out.append(TimelineEntry(at=e.created_at, kind="event", item=e, author=who))
+    # Calls (their log: wait, duration, recording, transcript), callback tasks and
+    # satisfaction answers, through their domains' services, as the API shows them.
+    for c in await calls.for_ticket(db, ticket.id):
+        call = calls.out(c)
+        at = call.started_at or call.answered_at or call.ended_at or ticket.created_at
+        who = users[c.agent_user_id].display_name if c.agent_user_id in users else c.agent or ""
+        out.append(TimelineEntry(at=at, kind="call", item=call, author=who))
+    for task in await tasks.for_ticket(db, ticket.id):
+        who = users[task.assignee_id].display_name if task.assignee_id in users else ""
+        out.append(TimelineEntry(at=task.created_at, kind="task", item=tasks.out(task), author=who))
+    for survey in await followups.surveys_of(db, ticket):
+        at = survey.answered_at or survey.created_at
+        out.append(
+            TimelineEntry(at=at, kind="survey", item=followups.SurveyOut.of(survey), author="")
+        )
     out.sort(key=lambda entry: (entry.at, entry.kind))
     return out
 
@@ -369,6 +387,7 @@ async def ticket_view(
             o for o in others if o.merged_into_id is None and o.state != TicketState.CLOSED.value
         ],
         merged_here=await tickets.merged_into(db, ticket),
+        satisfaction=[s for s in await followups.surveys_of(db, ticket) if s.score is not None],
         merged_into=await tickets.get_ticket_unchecked(db, ticket.merged_into_id)
         if ticket.merged_into_id
         else None,
