@@ -396,6 +396,9 @@ async def test_reply_picker_offers_the_customers_linked_channels_masked(
             data={"kind": "reply", "body": "Texting you", "route": options[1][0], "_csrf": csrf},
         )
         assert r.status_code == 303, r.text
+        # On the timeline with the channel it went out on.
+        page = await b.get(f"/app/tickets/{ticket['id']}/timeline", headers={"x-csrf-token": "-"})
+        assert '<span class="via">SMS gateway</span>' in page.text
     messages = await client.get(f"/api/v1/tickets/{ticket['id']}/messages", headers=h)
     replies = [m for m in messages.json()["items"] if m["kind"] == "reply"]
     assert [(m["body_text"], m["channel_id"], m["delivery"]) for m in replies] == [

@@ -263,13 +263,15 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     attachments: list[dict[str, Any]] = []
     # A note's text cut around its @mentions: (text, is a mention), for highlighting.
     segments: list[tuple[str, bool]] = []
+    # The channel instance a reply went out on (its name), when not the ticket's own.
+    channel_name: str = ""
 
 
 def _segments(
-    body: str, mentioned: list[str], users: dict[uuid.UUID, User]
+    body: str, mentioned: list[str], names: dict[uuid.UUID, str]
 ) -> list[tuple[str, bool]]:
     """The note's text in pieces, the mentions (of users it notified) marked."""
-    names = {u.id: u.display_name for u in users.values() if str(u.id) in mentioned}
+    names = {k: v for k, v in names.items() if str(k) in mentioned}
     out: list[tuple[str, bool]] = []
     at = 0
     for _, start, end in tickets.mentions_in(body, names):
@@ -283,6 +285,10 @@ async def _timeline(db: AsyncSession, ticket: Ticket) -> list[TimelineEntry]:
     customer = await identity.get_customer(db, ticket.customer_id)
     out: list[TimelineEntry] = []
     messages = await tickets.list_messages(db, ticket, limit=500)
+    elsewhere = {m.channel_id for m in messages if m.direction == "outbound"}
+    channel_names: dict[uuid.UUID | None, str] = {
+        c.id: c.name for c in await channels.get_channels(db, {i for i in elsewhere if i})
+    }
     files = await attachments.by_message(db, [m.id for m in messages])
     for m in messages:
         if m.author_user_id in users:
@@ -298,7 +304,14 @@ async def _timeline(db: AsyncSession, ticket: Ticket) -> list[TimelineEntry]:
                 item=m,
                 author=author,
                 attachments=files.get(m.id, []),
-                segments=_segments(m.body_text, m.meta.get("mentions") or [], users),
+                segments=_segments(
+                    m.body_text,
+                    m.meta.get("mentions") or [],
+                    {k: u.display_name for k, u in users.items()},
+                ),
+                channel_name=channel_names.get(m.channel_id, "")
+                if m.direction == "outbound" and m.channel_id != ticket.channel_id
+                else "",
             )
         )
     for e in await tickets.list_events(db, ticket, limit=500):
