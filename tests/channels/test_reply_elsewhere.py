@@ -6,6 +6,7 @@ problem details and nothing is queued.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -136,3 +137,39 @@ async def test_an_agent_replies_by_another_channel_to_another_contact_point(
         assert len(sms_provider.requests) == 1 and len(shop_provider.requests) == 1
         bodies = [m["body_text"] for m in await messages_of(client, tenant, ticket["id"])]
         assert bodies.count("Texting you.") == 2 and "x" not in bodies
+
+
+def test_which_channel_reaches_which_contact_point(runtime: Runtime) -> None:
+    """The rule the picker and the API share, over the installed adapters."""
+    from frontdesk.channels.delivery import unreachable
+    from frontdesk.channels.models import ChannelInstance
+    from frontdesk.identity.models import ContactPoint
+    from frontdesk.tickets.models import Ticket
+
+    ids = {name: uuid.uuid4() for name in ("chat", "visitor", "email")}
+    ticket = Ticket(channel_id=ids["chat"], contact_point_id=ids["visitor"])
+
+    def channel(kind: str, name: str = "other") -> ChannelInstance:
+        return ChannelInstance(id=ids.get(name, uuid.uuid4()), kind=kind, name=name)
+
+    def point(kind: str, provider: str | None = None, name: str = "other") -> ContactPoint:
+        return ContactPoint(id=ids.get(name, uuid.uuid4()), kind=kind, provider=provider)
+
+    reachable = [
+        (channel("webchat", "chat"), point("webchat", name="visitor")),  # the ticket's own
+        (channel("email"), point("email", name="email")),
+        (channel("webhook"), point("im", "slack")),
+        (channel("webhook"), point("phone")),
+        (channel("telegram"), point("im", "telegram")),
+    ]
+    refused = [
+        (channel("webchat", "chat"), point("email", name="email")),  # chat, not its visitor
+        (channel("webchat"), point("email")),
+        (channel("email"), point("webchat", name="visitor")),
+        (channel("email"), point("phone")),
+        (channel("telegram"), point("im", "slack")),
+    ]
+    for c, p in reachable:
+        assert unreachable(runtime, ticket, c, p) is None, (c.kind, p.kind, p.provider)
+    for c, p in refused:
+        assert unreachable(runtime, ticket, c, p) is not None, (c.kind, p.kind, p.provider)

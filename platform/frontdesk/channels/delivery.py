@@ -117,9 +117,8 @@ def unreachable(
         and point.provider.lower() != channel.kind
     ):
         return f"a {point.provider} handle is not reached through {channel.kind}"
-    if channel.id != ticket.channel_id and (
-        channel.kind in CONVERSATION_ONLY or point.kind in CONVERSATION_ONLY
-    ):
+    own = (channel.id, point.id) == (ticket.channel_id, ticket.contact_point_id)
+    if not own and (channel.kind in CONVERSATION_ONLY or point.kind in CONVERSATION_ONLY):
         return "web chat answers only in the visitor's own conversation"
     return None
 
