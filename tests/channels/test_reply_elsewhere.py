@@ -15,6 +15,7 @@ from channels.test_pipeline import make_channel, messages_of, payload, post_sign
 from conftest import TenantUnderTest, drain, sign_up
 from frontdesk.runtime import Runtime
 from frontdesk.testing.provider import ProviderServer
+from frontdesk.tickets import service as tickets
 
 PHONE = "+8613812345678"
 
@@ -64,6 +65,15 @@ async def test_an_agent_replies_by_another_channel_to_another_contact_point(
         events = (await client.get(f"{url[:-9]}/events", headers=admin)).json()["items"]
         added = [e for e in events if e["kind"] == "reply_added"]
         assert added[0]["data"]["channel_id"] == sms.id
+        # The customer's answer on that channel (one running conversation per
+        # customer on chat-like channels) finds this ticket, not a new one.
+        async with worker.db.session(tenant.id) as session:
+            latest = await tickets.latest_ticket_on_channel(
+                session,
+                customer_id=uuid.UUID(ticket["customer_id"]),
+                channel_id=uuid.UUID(sms.id),
+            )
+        assert latest is not None and str(latest.id) == ticket["id"]
 
         # A plain reply still goes on the ticket's own channel, to the customer's email.
         r = await reply(agent)

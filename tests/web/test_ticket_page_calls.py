@@ -44,15 +44,15 @@ async def test_calls_callbacks_and_the_satisfaction_score_on_the_ticket_page(
         )
         await line.send(ringing("CA2", 120), agent_answers("CA2", 128), completed("CA2", 220, 92))
         await drain(worker)
-    [ticket] = (await client.get("/api/v1/tickets", headers=h)).json()["items"]
-    url = f"/api/v1/tickets/{ticket['id']}"
-    r = await client.post(f"{url}/state", headers=h, json={"state": "resolved"})
-    assert r.status_code == 200, r.text
-    await tick(worker, tenant)
-    messages = (await client.get(f"{url}/messages", headers=h)).json()["items"]
-    [token] = [m.group(1) for i in messages if (m := SURVEY_URL.search(i["body_text"]))]
-    r = await client.post(f"/surveys/{token}", json={"score": 4, "comment": f"Slow {XSS}"})
-    assert r.status_code == 201, r.text
+        [ticket] = (await client.get("/api/v1/tickets", headers=h)).json()["items"]
+        url = f"/api/v1/tickets/{ticket['id']}"
+        r = await client.post(f"{url}/state", headers=h, json={"state": "resolved"})
+        assert r.status_code == 200, r.text
+        await tick(worker, tenant)
+        messages = (await client.get(f"{url}/messages", headers=h)).json()["items"]
+        [token] = [m.group(1) for i in messages if (m := SURVEY_URL.search(i["body_text"]))]
+        r = await client.post(f"/surveys/{token}", json={"score": 4, "comment": f"Slow {XSS}"})
+        assert r.status_code == 201, r.text
 
     async with browser(client) as b:
         await browser_sign_in(b, tenant.users["agent"])

@@ -853,13 +853,8 @@ async def get_ticket_unchecked(session: AsyncSession, ticket_id: uuid.UUID) -> T
 async def latest_ticket_on_channel(
     session: AsyncSession, *, customer_id: uuid.UUID, channel_id: uuid.UUID
 ) -> Ticket | None:
-    stmt = (
-        select(Ticket)
-        .where(Ticket.customer_id == customer_id, Ticket.channel_id == channel_id)
-        .order_by(Ticket.id.desc())
-        .limit(1)
-    )
-    return await session.scalar(stmt)
+    found = await latest_tickets_on_channels(session, {(customer_id, channel_id)})
+    return found.get((customer_id, channel_id))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -887,7 +882,10 @@ async def get_tickets_unchecked(
 async def latest_tickets_on_channels(
     session: AsyncSession, pairs: set[tuple[uuid.UUID, uuid.UUID]]
 ) -> dict[tuple[uuid.UUID, uuid.UUID], Ticket]:
-    """Each (customer, channel)'s latest ticket on that channel, for many at once."""
+    """Each (customer, channel)'s latest ticket on that channel, for many at once:
+    the newest opened there, or a newer one that had a message on it since (an
+    agent's reply sent through that channel from a ticket opened on another:
+    the customer's answer there joins that ticket)."""
     if not pairs:
         return {}
     customer_ids = sorted({customer_id for customer_id, _ in pairs})
@@ -898,10 +896,31 @@ async def latest_tickets_on_channels(
         .where(Ticket.customer_id.in_(customer_ids), Ticket.channel_id.in_(channel_ids))
         .order_by(Ticket.id.desc())
     )
-    newest: dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID] = {}
+    # (when, ticket): ids are time-ordered, a message's after its ticket's.
+    best: dict[tuple[uuid.UUID, uuid.UUID], tuple[uuid.UUID, uuid.UUID]] = {}
     for ticket_id, customer_id, channel_id in rows:
         if channel_id is not None:
-            newest.setdefault((customer_id, channel_id), ticket_id)
+            best.setdefault((customer_id, channel_id), (ticket_id, ticket_id))
+    # Newest first, so the first row of each pair is its latest such message.
+    routed = await session.execute(
+        select(Message.id, Message.ticket_id, Ticket.customer_id, Message.channel_id)
+        .join(Ticket, Ticket.id == Message.ticket_id)
+        .where(
+            Ticket.customer_id.in_(customer_ids),
+            Message.channel_id.in_(channel_ids),
+            Ticket.channel_id.is_distinct_from(Message.channel_id),
+        )
+        .order_by(Message.id.desc())
+    )
+    seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    for when, ticket_id, customer_id, channel_id in routed:
+        if channel_id is None or (customer_id, channel_id) in seen:
+            continue
+        pair = (customer_id, channel_id)
+        seen.add(pair)
+        if pair not in best or when > best[pair][0]:
+            best[pair] = (when, ticket_id)
+    newest = {pair: ticket_id for pair, (_, ticket_id) in best.items()}
     loaded = await get_tickets_unchecked(
         session, {ticket_id for pair, ticket_id in newest.items() if pair in pairs}
     )
