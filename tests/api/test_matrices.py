@@ -233,6 +233,8 @@ def body_for(
         ("POST", "/api/v1/tickets/{ticket_id:uuid}/state"): {"state": "open"},
         ("POST", "/api/v1/tickets/{ticket_id:uuid}/assign"): {"assignee_id": own["user_id"]},
         ("POST", "/api/v1/tickets/{ticket_id:uuid}/messages"): {"kind": "note", "body": "hi"},
+        # Into itself: refused (400) where allowed, so the world's ticket stays open.
+        ("POST", "/api/v1/tickets/{ticket_id:uuid}/merge"): {"into_ticket_id": own["ticket_id"]},
         ("POST", "/api/v1/categories"): {"slug": f"c_{u}", "name": "Category"},
         ("POST", "/api/v1/channels"): {
             "kind": "webhook",
@@ -427,6 +429,16 @@ async def test_another_tenants_ids_in_queries_and_bodies_find_nothing(
         ),
         ("POST", f"/api/v1/tickets/{a.ids['ticket_id']}/assign", {"assignee_id": b.ids["user_id"]}),
         ("POST", f"/api/v1/tickets/{a.ids['ticket_id']}/assign", {"team_id": b.ids["team_id"]}),
+        (
+            "POST",
+            f"/api/v1/tickets/{a.ids['ticket_id']}/merge",
+            {"into_ticket_id": b.ids["ticket_id"]},
+        ),
+        (
+            "POST",
+            f"/api/v1/tickets/{a.ids['ticket_id']}/messages",
+            {"kind": "reply", "body": "x", "channel_id": b.ids["channel_id"]},
+        ),
         (
             "POST",
             f"/api/v1/customers/{a.ids['customer_id']}/merge",

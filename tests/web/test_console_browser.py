@@ -1,7 +1,8 @@
 """The console in a real Chromium: an admin connects a channel and adds a routing rule;
 a customer's message arrives through that channel, follows the rule and appears live
 in an agent's inbox; the agent opens it while a colleague is on it too (each sees the
-other), replies, and the reply is delivered through the channel.
+other), replies, and the reply is delivered through the channel; then @mentions the
+colleague in a note through the mention picker.
 
 Debian's Chromium (``/usr/bin/chromium``) driven by Playwright, as the web chat
 widget's tests do; one browser for the whole story (browser start-ups are the slow
@@ -186,5 +187,14 @@ async def test_a_message_arrives_live_follows_a_rule_and_the_reply_goes_out(
     assert [d["text"] for d in delivered] == ["Sorry about the blender. The refund is on its way."]
     # The colleague's timeline shows the reply without a reload.
     await expect(colleague.locator(".timeline")).to_contain_text("The refund is on its way.")
+    # A note mentioning the colleague through the picker: the name is put in the
+    # text at the cursor, highlighted once posted, and the colleague is notified.
+    await agent.locator("#body").fill("Refund approved?")
+    await agent.locator("#mention").select_option("Success_Manager")
+    assert await agent.locator("#body").input_value() == "Refund approved? @Success_Manager "
+    await agent.get_by_role("button", name="Note").click()
+    await expect(agent.locator(".entry.note mark.mention")).to_have_text("@Success_Manager")
+    r = await client.get("/api/v1/notifications", headers=tenant.users["success_manager"].headers)
+    assert [n["kind"] for n in r.json()["items"]].count("mentioned") == 1
     await shoot(agent, "ticket")
     await asyncio.gather(*(p.context.close() for p in (admin, agent, colleague)))

@@ -165,7 +165,7 @@ async def test_stored_xss_in_every_free_text_field_renders_as_text(
     channel = await client.post(
         "/api/v1/channels",
         headers=tenant.admin.headers,
-        json={"kind": "webhook", "name": "shop", "config": {"secret": "s" * 20}},
+        json={"kind": "webhook", "name": f"shop {XSS}", "config": {"secret": "s" * 20}},
     )
     assert channel.status_code == 201, channel.text
     note = await client.post(
@@ -195,6 +195,20 @@ async def test_stored_xss_in_every_free_text_field_renders_as_text(
             external_id=external_id,
             message_id=uuid.UUID(note.json()["id"]),
         )
+    # A user whose name is the payload, @mentioned in a note: highlighted, escaped.
+    agent = tenant.users["agent"]
+    r = await client.patch(
+        f"/api/v1/users/{agent.user_id}",
+        headers=tenant.admin.headers,
+        json={"display_name": f"Agent {XSS}"},
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"/api/v1/tickets/{ticket['id']}/messages",
+        headers=tenant.admin.headers,
+        json={"kind": "note", "body": f"Ask @Agent {XSS} and @Nobody {XSS}"},
+    )
+    assert r.status_code == 201, r.text
     async with browser(client) as b:
         await browser_sign_in(b, tenant.admin)
         pages = [
@@ -211,6 +225,10 @@ async def test_stored_xss_in_every_free_text_field_renders_as_text(
     assert f"Subject {escaped}" in inbox and f"Name {escaped}" in inbox
     assert f"Subject {escaped}" in ticket_page and f"Name {escaped}" in ticket_page
     assert f"{escaped}&lt;img src=x onerror=alert(1)&gt;.txt" in ticket_page  # the file name
+    assert f"shop {escaped}" in ticket_page  # the channel, in the reply picker
+    full = f"{escaped}&lt;img src=x onerror=alert(1)&gt;"
+    assert f'Ask <mark class="mention">@Agent {full}</mark> and @Nobody {full}' in ticket_page
+    assert f'<option value="Agent {full}">@Agent {full}</option>' in ticket_page  # the picker
     assert f"Title {escaped}" in canned_page
     # The canned reply, filled in for this ticket, is an attribute value, escaped too.
     assert f'data-text="Dear Name {escaped}' in ticket_page
@@ -334,3 +352,91 @@ async def test_customer_page_masks_reveals_with_audit_merges_and_undoes(
     assert [e["actor_user_id"] for e in audit.json()["items"]] == [
         str(tenant.users["agent"].user_id)
     ]
+
+
+async def test_reply_picker_offers_the_customers_linked_channels_masked(
+    client: httpx.AsyncClient, tenant: TenantUnderTest
+) -> None:
+    ticket = await a_ticket(client, tenant, subject="Where is my parcel", name="Li Wei")
+    h = tenant.admin.headers
+    phone = await client.post(
+        f"/api/v1/customers/{ticket['customer_id']}/contact-points",
+        headers=h,
+        json={"kind": "phone", "value": "+8613812345678"},
+    )
+    assert phone.status_code == 201, phone.text
+    other = await a_ticket(client, tenant, subject="Someone else's", name="Chen Jie")
+    others = await client.get(f"/api/v1/customers/{other['customer_id']}", headers=h)
+    channel = await client.post(
+        "/api/v1/channels",
+        headers=h,
+        json={"kind": "webhook", "name": "SMS gateway", "config": {"secret": "s" * 20}},
+    )
+    assert channel.status_code == 201, channel.text
+    sms = channel.json()["id"]
+    async with browser(client) as b:
+        csrf = await browser_sign_in(b, tenant.users["agent"])
+        page = await b.get(f"/app/tickets/{ticket['id']}")
+        assert page.status_code == 200
+        options = re.findall(
+            r'<option value="([^"]*)" data-kind="webhook"[^>]*>([^<]*)<', page.text
+        )
+        assert [label for _, label in options] == [
+            "SMS gateway → email: l***@example.com",
+            "SMS gateway → phone: +86 138****5678",
+        ]
+        assert "li.wei." not in page.text and "12345678" not in page.text  # masked
+        url = f"/app/tickets/{ticket['id']}/messages"
+        bad = f"{sms}:{others.json()['contact_points'][0]['id']}"
+        r = await b.post(url, data={"kind": "reply", "body": "Hi", "route": bad, "_csrf": csrf})
+        assert r.status_code == 400
+        assert r.headers["content-type"].startswith("application/problem+json")
+        r = await b.post(
+            url,
+            data={"kind": "reply", "body": "Texting you", "route": options[1][0], "_csrf": csrf},
+        )
+        assert r.status_code == 303, r.text
+        # On the timeline with the channel it went out on.
+        page = await b.get(f"/app/tickets/{ticket['id']}/timeline", headers={"x-csrf-token": "-"})
+        assert '<span class="via">SMS gateway</span>' in page.text
+    messages = await client.get(f"/api/v1/tickets/{ticket['id']}/messages", headers=h)
+    replies = [m for m in messages.json()["items"] if m["kind"] == "reply"]
+    assert [(m["body_text"], m["channel_id"], m["delivery"]) for m in replies] == [
+        ("Texting you", sms, "queued")
+    ]
+
+
+async def test_merging_a_ticket_from_its_page(
+    client: httpx.AsyncClient, tenant: TenantUnderTest
+) -> None:
+    first = await a_ticket(client, tenant, subject=f"Dup {XSS}", name="Li Wei")
+    r = await client.post(
+        "/api/v1/tickets",
+        headers=tenant.admin.headers,
+        json={"customer_id": first["customer_id"], "subject": f"Keep {XSS}", "body": "kept"},
+    )
+    assert r.status_code == 201, r.text
+    keep = r.json()
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
+    async with browser(client) as b:
+        csrf = await browser_sign_in(b, tenant.users["agent"])
+        page = await b.get(f"/app/tickets/{first['id']}")
+        assert f'<option value="{keep["id"]}">{keep["number"]} · Keep {escaped}' in page.text
+        r = await b.post(
+            f"/app/tickets/{first['id']}/merge", data={"into_ticket_id": keep["id"], "_csrf": csrf}
+        )
+        assert r.status_code == 303 and r.headers["location"] == f"/app/tickets/{keep['id']}"
+        page = await b.get(f"/app/tickets/{keep['id']}")
+        assert (
+            f'Merged here: <a href="/app/tickets/{first["id"]}">{first["number"]}</a>' in page.text
+        )
+        assert f"source_number={first['number']}" in page.text
+        assert f"{escaped}&lt;img" in page.text  # the merged ticket's note, escaped
+        page = await b.get(f"/app/tickets/{first['id']}")
+        assert f'Merged into <a href="/app/tickets/{keep["id"]}">' in page.text
+        assert 'action="/app/tickets/' + first["id"] + '/merge"' not in page.text
+        # Merging again is refused as a problem.
+        r = await b.post(
+            f"/app/tickets/{first['id']}/merge", data={"into_ticket_id": keep["id"], "_csrf": csrf}
+        )
+        assert r.status_code == 409

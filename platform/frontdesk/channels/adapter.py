@@ -92,6 +92,8 @@ class ChannelAdapter(Generic[ConfigT]):
     contact_kind: ClassVar[ContactKindName]
     #: For a channel whose senders may be of several kinds (a generic webhook
     #: carrying emails and phone numbers): all of them. Empty: just contact_kind.
+    #: These are also the contact points an agent may send a reply to through
+    #: this channel when it is not the ticket's own.
     contact_kinds: ClassVar[frozenset[ContactKindName]] = frozenset()
     capabilities: ClassVar[Capabilities] = Capabilities()
     #: The largest request body this channel's webhook accepts, in bytes, when

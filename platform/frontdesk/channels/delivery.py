@@ -13,20 +13,23 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk import egress, metrics
+from frontdesk.auth.permissions import Permission
+from frontdesk.auth.service import Principal
 from frontdesk.channels import service as channels
 from frontdesk.channels import threading
 from frontdesk.channels.adapter import ChannelAdapter
 from frontdesk.channels.masking import mask_sensitive_numbers
-from frontdesk.channels.models import Conversation, Delivery
+from frontdesk.channels.models import ChannelInstance, Conversation, Delivery
 from frontdesk.channels.types import ContactRef, DeliveryReceipt, OutboundMessage, ThreadHints
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import utcnow
+from frontdesk.errors import Conflict, InvalidInput
 from frontdesk.identity import service as identity
 from frontdesk.ids import new_id
 from frontdesk.jobs import enqueue
@@ -35,22 +38,130 @@ from frontdesk.tickets import service as tickets
 from frontdesk.tickets.models import Message, Ticket
 from frontdesk.tickets.states import Direction
 
+if TYPE_CHECKING:
+    from frontdesk.identity.models import ContactPoint
+
 log = logging.getLogger("frontdesk.delivery")
 
 LEASE = dt.timedelta(minutes=2)
 
 
+# A web chat visitor is reached only inside their own chat conversation, and a
+# web chat channel answers only in one: neither is a route for another ticket.
+CONVERSATION_ONLY = frozenset({"webchat"})
+
+
+async def reply_route(
+    session: AsyncSession,
+    runtime: Runtime,
+    principal: Principal,
+    ticket: Ticket,
+    *,
+    channel_id: uuid.UUID | None,
+    contact_point_id: uuid.UUID | None,
+) -> tickets.ReplyRoute | None:
+    """Check an agent's choice of where a reply goes; None: the ticket's own channel.
+
+    An absent half defaults to the ticket's own (its channel, its contact
+    point). The contact point must be the ticket's customer's; the channel
+    enabled, installed, and able to send to that kind of contact point (an IM
+    handle to its own network). Choosing reads the customer's contact points,
+    so it needs ``customers.read`` besides ``tickets.reply``; the value itself
+    is never shown, so no ``contacts.reveal``.
+    """
+    if channel_id is None and contact_point_id is None:
+        return None
+    principal.require(Permission.TICKETS_REPLY)
+    principal.require(Permission.CUSTOMERS_READ)
+    # Named ids first: another tenant's are not found (the tenant filter), 404 as
+    # everywhere, whatever else is wrong with the request.
+    channel = await channels.get_channel(session, channel_id) if channel_id else None
+    point = (
+        await identity.get_contact_point(session, contact_point_id) if contact_point_id else None
+    )
+    if channel is None and ticket.channel_id is not None:
+        channel = await channels.get_channel(session, ticket.channel_id)
+    if point is None and ticket.contact_point_id is not None:
+        point = await identity.get_contact_point(session, ticket.contact_point_id)
+    if channel is None or point is None:
+        raise InvalidInput("this ticket has no channel of its own: name both channel and contact")
+    if (channel.id, point.id) == (ticket.channel_id, ticket.contact_point_id):
+        return None
+    if point.customer_id != ticket.customer_id:
+        raise InvalidInput("that contact point is not one of this ticket's customer's")
+    if not channel.is_active:
+        raise Conflict(f"the channel {channel.name!r} is disabled")
+    if channel.kind not in runtime.registry.kinds():
+        raise Conflict(f"the channel {channel.name!r} has no installed adapter")
+    why = unreachable(runtime, ticket, channel, point)
+    if why is not None:
+        raise InvalidInput(f"the channel {channel.name!r} cannot send there: {why}")
+    return tickets.ReplyRoute(
+        channel_id=channel.id, channel_kind=channel.kind, contact_point_id=point.id
+    )
+
+
+def unreachable(
+    runtime: Runtime, ticket: Ticket, channel: ChannelInstance, point: ContactPoint
+) -> str | None:
+    """Why ``channel`` cannot carry a reply on ``ticket`` to ``point``; None when it can."""
+    kinds = runtime.registry.get(channel.kind).sender_kinds()
+    if point.kind not in kinds:
+        return f"it reaches {', '.join(sorted(kinds))} contacts, not {point.kind}"
+    # An IM network's adapter (kind "telegram") reaches that network's handles only;
+    # a generic webhook carries any.
+    if (
+        point.kind == "im"
+        and kinds == {"im"}
+        and point.provider
+        and point.provider.lower() != channel.kind
+    ):
+        return f"a {point.provider} handle is not reached through {channel.kind}"
+    own = (channel.id, point.id) == (ticket.channel_id, ticket.contact_point_id)
+    if not own and (channel.kind in CONVERSATION_ONLY or point.kind in CONVERSATION_ONLY):
+        return "web chat answers only in the visitor's own conversation"
+    return None
+
+
+async def route_choices(
+    session: AsyncSession, runtime: Runtime, ticket: Ticket, points: Sequence[ContactPoint]
+) -> list[tuple[ChannelInstance, ContactPoint]]:
+    """Every (channel, contact point) a reply on ``ticket`` may take: the ticket's own
+    first, then each enabled channel with each of the customer's points it can reach."""
+    installed = set(runtime.registry.kinds())
+    usable = [
+        c for c in await channels.list_channels(session) if c.is_active and c.kind in installed
+    ]
+    choices = [
+        (channel, point)
+        for channel in usable
+        for point in points
+        if unreachable(runtime, ticket, channel, point) is None
+    ]
+    own = [c for c in choices if (c[0].id, c[1].id) == (ticket.channel_id, ticket.contact_point_id)]
+    return own + [c for c in choices if c not in own]
+
+
 async def queue_delivery(
-    session: AsyncSession, ticket: Ticket, message: Message
+    session: AsyncSession,
+    ticket: Ticket,
+    message: Message,
+    *,
+    channel_id: uuid.UUID | None = None,
+    contact_point_id: uuid.UUID | None = None,
 ) -> Delivery | None:
-    """Called when an agent replies; API-only tickets (no channel) keep the reply on the ticket."""
-    if ticket.channel_id is None or ticket.contact_point_id is None:
+    """Called when an agent replies: on the ticket's channel and contact point, or on
+    those given (``reply_route``'s). API-only tickets (no channel) keep the reply on
+    the ticket."""
+    channel_id = channel_id or ticket.channel_id
+    contact_point_id = contact_point_id or ticket.contact_point_id
+    if channel_id is None or contact_point_id is None:
         return None
     delivery = Delivery(
         message_id=message.id,
         ticket_id=ticket.id,
-        channel_id=ticket.channel_id,
-        contact_point_id=ticket.contact_point_id,
+        channel_id=channel_id,
+        contact_point_id=contact_point_id,
         status="queued",
         attempts=[],
     )

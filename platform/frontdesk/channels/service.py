@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk import egress
@@ -16,7 +16,13 @@ from frontdesk.auth.service import Principal, get_team
 from frontdesk.channels.adapter import ChannelAdapter, ChannelContext
 from frontdesk.channels.errors import ConfigInvalid
 from frontdesk.channels.live_services import PlatformChannelServices
-from frontdesk.channels.models import ChannelEndpoint, ChannelInstance, InboundRejection
+from frontdesk.channels.models import (
+    ChannelEndpoint,
+    ChannelInstance,
+    Conversation,
+    Delivery,
+    InboundRejection,
+)
 from frontdesk.channels.settings import decode_settings, encode_settings, settings_of
 from frontdesk.crypto.cipher import TenantCipher
 from frontdesk.db import enter_tenant, session_tenant, utcnow
@@ -300,3 +306,17 @@ def build_adapter(
         services=PlatformChannelServices(runtime, channel.tenant_id, channel.id),
     )
     return cls(config, context)
+
+
+async def move_ticket_threads(
+    session: AsyncSession, *, from_ticket_id: uuid.UUID, to_ticket_id: uuid.UUID
+) -> None:
+    """A ticket merge: the merged ticket's provider conversations (a chat, a call)
+    and its replies' deliveries belong to the surviving ticket from now on."""
+    for model in (Conversation, Delivery):
+        await session.execute(
+            update(model)
+            .where(model.ticket_id == from_ticket_id)
+            .values(ticket_id=to_ticket_id)
+            .execution_options(synchronize_session=False)
+        )

@@ -9,9 +9,10 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from frontdesk.api.deps import Actor, Db, needs
+from frontdesk.api.deps import Actor, Db, Rt, needs
 from frontdesk.api.pagination import Page, check_limit, decode_cursor, next_cursor
 from frontdesk.auth.permissions import Permission as P
+from frontdesk.channels import delivery
 from frontdesk.errors import InvalidInput
 from frontdesk.tickets import schemas as s
 from frontdesk.tickets import service as tickets
@@ -138,6 +139,17 @@ class TicketController(Controller):
         )
         return s.TicketOut.of(ticket)
 
+    @post("/{ticket_id:uuid}/merge", opt=needs(P.TICKETS_UPDATE), status_code=HTTP_200_OK)
+    async def merge(
+        self, ticket_id: FromPath[uuid.UUID], data: JSONBody[s.MergeIn], db: Db, principal: Actor
+    ) -> s.TicketOut:
+        """Merge this ticket into ``into_ticket_id`` (both the same customer's, both
+        readable by the caller): its messages move there, it closes with a link,
+        both timelines and the audit log say so. Answers with the surviving ticket."""
+        source = await tickets.get_ticket(db, principal, ticket_id)
+        target = await tickets.get_ticket(db, principal, data.into_ticket_id)
+        return s.TicketOut.of(await tickets.merge_tickets(db, principal, source, target))
+
     @get("/{ticket_id:uuid}/messages", opt=needs(P.TICKETS_READ))
     async def list_messages(
         self,
@@ -159,12 +171,34 @@ class TicketController(Controller):
     # A reply needs tickets.reply, a note tickets.note: the service decides by kind.
     @post("/{ticket_id:uuid}/messages", opt=needs(P.TICKETS_READ))
     async def add_message(
-        self, ticket_id: FromPath[uuid.UUID], data: JSONBody[s.MessageIn], db: Db, principal: Actor
+        self,
+        ticket_id: FromPath[uuid.UUID],
+        data: JSONBody[s.MessageIn],
+        db: Db,
+        principal: Actor,
+        runtime: Rt,
     ) -> s.MessageOut:
-        """An agent's public reply (the first sets first_response_at) or internal note."""
+        """An agent's public reply (the first sets first_response_at) or internal note.
+
+        A reply may name ``channel_id`` and/or ``contact_point_id`` to go out on
+        another of the customer's linked channels (needs ``customers.read`` too);
+        it stays on this ticket, with its channel.
+        """
         ticket = await tickets.get_ticket(db, principal, ticket_id)
+        route = None
+        if data.channel_id is not None or data.contact_point_id is not None:
+            if data.kind is not MessageKind.REPLY:
+                raise InvalidInput("a note stays inside; only a reply goes out on a channel")
+            route = await delivery.reply_route(
+                db,
+                runtime,
+                principal,
+                ticket,
+                channel_id=data.channel_id,
+                contact_point_id=data.contact_point_id,
+            )
         message = await tickets.add_agent_message(
-            db, principal, ticket, kind=data.kind, body=data.body
+            db, principal, ticket, kind=data.kind, body=data.body, route=route
         )
         return s.MessageOut.of(message)
 

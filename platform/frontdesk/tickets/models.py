@@ -91,6 +91,9 @@ class Ticket(TenantOwned, Base):
     contact_point_id: Mapped[uuid.UUID | None]
     # A contact after this ticket was closed opens a follow-up linked here.
     follow_up_of: Mapped[uuid.UUID | None]
+    # Set when this ticket was merged into another (and closed): its messages
+    # moved there; its events stay (append-only) and are read from there.
+    merged_into_id: Mapped[uuid.UUID | None]
     # Carried in replies (``support+<token>@``, our Message-IDs) so the
     # customer's answer finds this ticket; made at the first reply.
     reply_token: Mapped[str | None] = mapped_column(String(32))

@@ -81,6 +81,16 @@ class MessageIn(Strict, frozen=True, kw_only=True):
     # reply (the customer sees it, on the ticket's channel) or note (internal).
     kind: MessageKind
     body: str
+    # A reply on another of the customer's linked channels: a connected channel
+    # of the tenant and a contact point of the ticket's customer it can reach.
+    # Either alone defaults the other to the ticket's own.
+    channel_id: uuid.UUID | None = None
+    contact_point_id: uuid.UUID | None = None
+
+
+class MergeIn(Strict, frozen=True, kw_only=True):
+    # The surviving ticket: this one's messages move there and this one closes.
+    into_ticket_id: uuid.UUID
 
 
 class CategoryIn(Strict, frozen=True, kw_only=True):
@@ -116,6 +126,8 @@ class TicketOut(msgspec.Struct, frozen=True, kw_only=True):
     closed_at: dt.datetime | None
     # The closed ticket this one follows up.
     follow_up_of: uuid.UUID | None
+    # The ticket this one was merged into (it is closed).
+    merged_into_id: uuid.UUID | None = None
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketOut:
@@ -143,6 +155,7 @@ class TicketOut(msgspec.Struct, frozen=True, kw_only=True):
             resolved_at=ticket.resolved_at,
             closed_at=ticket.closed_at,
             follow_up_of=ticket.follow_up_of,
+            merged_into_id=ticket.merged_into_id,
         )
 
 

@@ -10,7 +10,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy import Select, cast, delete, exists, func, or_, select, text, update
@@ -20,7 +20,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.auth.permissions import Permission
-from frontdesk.auth.service import Principal, get_team, get_user
+from frontdesk.auth.service import (
+    Principal,
+    get_team,
+    get_user,
+    list_roles,
+    list_users,
+    role_permissions,
+    team_members,
+)
 from frontdesk.db import session_tenant, utcnow
 from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.ids import new_id
@@ -42,6 +50,9 @@ from frontdesk.tickets.states import (
     TicketState,
     check_transition,
 )
+
+if TYPE_CHECKING:
+    from frontdesk.auth.models import User
 
 BUILTIN_CATEGORIES: tuple[tuple[str, str, str | None], ...] = (
     ("pre_sales", "Pre-sales inquiry (售前咨询)", None),
@@ -418,9 +429,11 @@ async def change_states(
     target: TicketState,
     *,
     reason: str | None = None,
+    enforce: bool = True,
 ) -> None:
     """``change_state`` for many tickets (an incident resolving its linked ones):
-    every ticket checked before any changes, one flush, the domains told once."""
+    every ticket checked before any changes, one flush, the domains told once.
+    ``enforce`` False skips the transition rules: a merge closes from any state."""
     if principal is not None:
         principal.require(
             Permission.TICKETS_ESCALATE
@@ -429,7 +442,8 @@ async def change_states(
         )
     befores = [TicketState(ticket.state) for ticket in tickets]
     for current in befores:
-        check_transition(current, target)
+        if enforce:
+            check_transition(current, target)
     now = utcnow()
     for ticket, current in zip(tickets, befores, strict=True):
         ticket.state = target.value
@@ -511,6 +525,19 @@ async def assign(
     return ticket
 
 
+class ReplyRoute(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a reply goes when not on the ticket's own channel: another connected
+    channel of the tenant and one of the ticket's customer's contact points.
+
+    Made only by ``channels.delivery.reply_route``, which checks that the
+    channel is enabled and can reach that kind of contact point.
+    """
+
+    channel_id: uuid.UUID
+    channel_kind: str
+    contact_point_id: uuid.UUID
+
+
 async def add_agent_message(
     session: AsyncSession,
     principal: Principal,
@@ -518,14 +545,21 @@ async def add_agent_message(
     *,
     kind: MessageKind,
     body: str,
+    route: ReplyRoute | None = None,
 ) -> Message:
-    """An agent's public reply or internal note."""
+    """An agent's public reply or internal note.
+
+    A reply goes out on the ticket's channel, or on ``route`` (another of the
+    customer's linked channels); either way it stays on this ticket.
+    """
     if kind is MessageKind.REPLY:
         principal.require(Permission.TICKETS_REPLY)
         if ticket.state == TicketState.CLOSED.value:
             raise Conflict("this ticket is closed; open a follow-up ticket instead")
     elif kind is MessageKind.NOTE:
         principal.require(Permission.TICKETS_NOTE)
+        if route is not None:
+            raise InvalidInput("a note stays inside; only a reply goes out on a channel")
     else:
         raise InvalidInput("agents write replies or notes")
     body = body.strip()
@@ -540,7 +574,10 @@ async def add_agent_message(
         direction=Direction.OUTBOUND.value
         if kind is MessageKind.REPLY
         else Direction.INTERNAL.value,
-        channel=ticket.channel if kind is MessageKind.REPLY else "internal",
+        channel=(route.channel_kind if route else ticket.channel)
+        if kind is MessageKind.REPLY
+        else "internal",
+        channel_id=route.channel_id if route else None,
         author_user_id=principal.user_id,
         author_customer_id=None,
         body_text=body,
@@ -548,8 +585,15 @@ async def add_agent_message(
     )
     session.add(message)
     await session.flush()
+    routed = {"channel": route.channel_kind, "channel_id": str(route.channel_id)} if route else {}
     session.add(
-        _event(ticket, principal.user_id, f"{kind.value}_added", message_id=str(message.id))
+        _event(
+            ticket,
+            principal.user_id,
+            f"{kind.value}_added",
+            message_id=str(message.id),
+            **routed,
+        )
     )
     ticket.updated_at = now
     if kind is MessageKind.REPLY:
@@ -562,9 +606,92 @@ async def add_agent_message(
         await agent_replied(session, ticket)
         from frontdesk.channels.delivery import queue_delivery
 
-        await queue_delivery(session, ticket, message)
+        await queue_delivery(
+            session,
+            ticket,
+            message,
+            channel_id=route.channel_id if route else None,
+            contact_point_id=route.contact_point_id if route else None,
+        )
+    else:
+        await _notify_mentioned(session, principal, ticket, message)
     await session.flush()
     return message
+
+
+def mentions_in(text: str, names: dict[uuid.UUID, str]) -> list[tuple[uuid.UUID, int, int]]:
+    """Where ``@Display Name`` of each user occurs in ``text``: (user, start, end).
+
+    Case-insensitive; a name must end at a word boundary (``@Li Wei`` is not in
+    ``@Li Weiming``); where two names overlap the longer wins, so ``@Li Wei`` and
+    ``@Li`` are told apart.
+    """
+    lowered = text.casefold()
+    found: list[tuple[uuid.UUID, int, int]] = []
+    for user_id, name in sorted(names.items(), key=lambda item: -len(item[1])):
+        needle = "@" + name.casefold()
+        if len(needle) < 2:
+            continue
+        start = lowered.find(needle)
+        while start != -1:
+            end = start + len(needle)
+            boundary = end == len(lowered) or not (lowered[end].isalnum() or lowered[end] == "_")
+            taken = any(s <= start < e or start <= s < end for _, s, e in found)
+            if boundary and not taken:
+                found.append((user_id, start, end))
+            start = lowered.find(needle, end)
+    return sorted(found, key=lambda m: m[1])
+
+
+async def readers(session: AsyncSession, ticket: Ticket) -> list[User]:
+    """The active users who may read ``ticket`` (the rule of ``readable``), by name."""
+    perms = {r.id: role_permissions(r) for r in await list_roles(session)}
+    team = (
+        {m.user_id for m in await team_members(session, [ticket.team_id])}
+        if ticket.team_id
+        else set()
+    )
+    found = [
+        u
+        for u in await list_users(session, limit=10_000)
+        if u.is_active
+        and Permission.TICKETS_READ.value in perms.get(u.role_id, ())
+        and (
+            Permission.TICKETS_READ_ALL.value in perms.get(u.role_id, ())
+            or u.id in team
+            or u.id == ticket.assignee_id
+        )
+    ]
+    return sorted(found, key=lambda u: u.display_name.casefold())
+
+
+async def _notify_mentioned(
+    session: AsyncSession, principal: Principal, ticket: Ticket, message: Message
+) -> None:
+    """Notify the users an internal note names with ``@Display Name`` who may read
+    the ticket (others' names stay text); kept on the note (``meta.mentions``) so
+    the page highlights them."""
+    if "@" not in message.body_text:
+        return
+    from frontdesk.notifications.service import notify
+
+    names = {u.id: u.display_name for u in await readers(session, ticket)}
+    mentioned = list(dict.fromkeys(u for u, _, _ in mentions_in(message.body_text, names)))
+    if not mentioned:
+        return
+    message.meta = {**message.meta, "mentions": [str(u) for u in mentioned]}
+    await notify(
+        session,
+        ticket.tenant_id,
+        [u for u in mentioned if u != principal.user_id],
+        "mentioned",
+        ticket_id=ticket.id,
+        payload={
+            "ticket_number": ticket.number,
+            "message_id": str(message.id),
+            "by": str(principal.user_id),
+        },
+    )
 
 
 async def list_messages(
@@ -579,14 +706,113 @@ async def list_messages(
 async def list_events(
     session: AsyncSession, ticket: Ticket, *, limit: int, after: uuid.UUID | None = None
 ) -> list[TicketEvent]:
+    """The ticket's events with those of the tickets merged into it (events are
+    append-only, so a merge does not move them; it is read through)."""
+    merged = select(Ticket.id).where(Ticket.merged_into_id == ticket.id)
     stmt = (
         select(TicketEvent)
-        .where(TicketEvent.ticket_id == ticket.id)
+        .where(or_(TicketEvent.ticket_id == ticket.id, TicketEvent.ticket_id.in_(merged)))
         .order_by(TicketEvent.id)
         .limit(limit)
     )
     if after is not None:
         stmt = stmt.where(TicketEvent.id > after)
+    return list((await session.scalars(stmt)).all())
+
+
+# --- merging tickets -------------------------------------------------------------
+
+
+async def merge_tickets(
+    session: AsyncSession, principal: Principal, source: Ticket, target: Ticket
+) -> Ticket:
+    """Fold ``source`` into ``target``: its messages (and their threading refs, its
+    conversations and deliveries) move to ``target``; ``source`` is closed with a
+    link to it; both timelines say so; the audit log records it.
+
+    Events are append-only and stay where they are: ``list_events`` of the
+    target reads those of the tickets merged into it. Merges are kept flat
+    (a merged ticket is neither merged again nor merged into), and both
+    tickets are the same customer's: merge the customers first.
+    """
+    principal.require(Permission.TICKETS_UPDATE)
+    if source.id == target.id:
+        raise InvalidInput("a ticket cannot be merged into itself")
+    if source.merged_into_id is not None:
+        raise Conflict("this ticket was already merged into another")
+    if target.merged_into_id is not None:
+        raise Conflict("that ticket was merged into another; merge into that one")
+    if target.state == TicketState.CLOSED.value:
+        raise Conflict("that ticket is closed; merge into an open one")
+    if source.state == TicketState.CLOSED.value:
+        raise Conflict("this ticket is closed")
+    if source.customer_id != target.customer_id:
+        raise InvalidInput("both tickets must be the same customer's; merge the customers first")
+    moved = await session.execute(
+        update(Message)
+        .where(Message.ticket_id == source.id)
+        .values(ticket_id=target.id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(MessageRef)
+        .where(MessageRef.ticket_id == source.id)
+        .values(ticket_id=target.id)
+        .execution_options(synchronize_session=False)
+    )
+    from frontdesk.channels.service import move_ticket_threads
+
+    await move_ticket_threads(session, from_ticket_id=source.id, to_ticket_id=target.id)
+    count = int(getattr(moved, "rowcount", 0) or 0)
+    session.add(
+        _event(
+            target,
+            principal.user_id,
+            "ticket_merged",
+            source=str(source.id),
+            source_number=source.number,
+            messages=count,
+        )
+    )
+    session.add(
+        _event(
+            source,
+            principal.user_id,
+            "merged_into",
+            target=str(target.id),
+            target_number=target.number,
+        )
+    )
+    source.merged_into_id = target.id
+    target.updated_at = utcnow()
+    await change_states(
+        session,
+        principal,
+        [source],
+        TicketState.CLOSED,
+        reason=f"merged into {target.number}",
+        enforce=False,
+    )
+    from frontdesk.audit.service import record
+
+    await record(
+        session,
+        actor_user_id=principal.user_id,
+        action="ticket.merged",
+        subject_type="ticket",
+        subject_id=target.id,
+        source_id=str(source.id),
+        source_number=source.number,
+        target_number=target.number,
+        messages=count,
+    )
+    await session.flush()
+    return target
+
+
+async def merged_into(session: AsyncSession, ticket: Ticket) -> list[Ticket]:
+    """The tickets merged into ``ticket``, oldest first."""
+    stmt = select(Ticket).where(Ticket.merged_into_id == ticket.id).order_by(Ticket.id)
     return list((await session.scalars(stmt)).all())
 
 
@@ -634,8 +860,16 @@ async def count_tickets(session: AsyncSession) -> int:
 # --- for the channels domain -------------------------------------------------
 
 
+async def surviving(session: AsyncSession, ticket: Ticket | None) -> Ticket | None:
+    """A merged ticket's survivor (merges are kept flat: one step at most)."""
+    if ticket is None or ticket.merged_into_id is None:
+        return ticket
+    return await session.get(Ticket, (ticket.tenant_id, ticket.merged_into_id)) or ticket
+
+
 async def find_by_number(session: AsyncSession, number: str) -> Ticket | None:
-    return await session.scalar(select(Ticket).where(Ticket.number == number.upper()))
+    found = await session.scalar(select(Ticket).where(Ticket.number == number.upper()))
+    return await surviving(session, found)
 
 
 async def get_ticket_unchecked(session: AsyncSession, ticket_id: uuid.UUID) -> Ticket:
@@ -649,13 +883,8 @@ async def get_ticket_unchecked(session: AsyncSession, ticket_id: uuid.UUID) -> T
 async def latest_ticket_on_channel(
     session: AsyncSession, *, customer_id: uuid.UUID, channel_id: uuid.UUID
 ) -> Ticket | None:
-    stmt = (
-        select(Ticket)
-        .where(Ticket.customer_id == customer_id, Ticket.channel_id == channel_id)
-        .order_by(Ticket.id.desc())
-        .limit(1)
-    )
-    return await session.scalar(stmt)
+    found = await latest_tickets_on_channels(session, {(customer_id, channel_id)})
+    return found.get((customer_id, channel_id))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -683,7 +912,10 @@ async def get_tickets_unchecked(
 async def latest_tickets_on_channels(
     session: AsyncSession, pairs: set[tuple[uuid.UUID, uuid.UUID]]
 ) -> dict[tuple[uuid.UUID, uuid.UUID], Ticket]:
-    """Each (customer, channel)'s latest ticket on that channel, for many at once."""
+    """Each (customer, channel)'s latest ticket on that channel, for many at once:
+    the newest opened there, or a newer one that had a message on it since (an
+    agent's reply sent through that channel from a ticket opened on another:
+    the customer's answer there joins that ticket)."""
     if not pairs:
         return {}
     customer_ids = sorted({customer_id for customer_id, _ in pairs})
@@ -694,10 +926,31 @@ async def latest_tickets_on_channels(
         .where(Ticket.customer_id.in_(customer_ids), Ticket.channel_id.in_(channel_ids))
         .order_by(Ticket.id.desc())
     )
-    newest: dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID] = {}
+    # (when, ticket): ids are time-ordered, a message's after its ticket's.
+    best: dict[tuple[uuid.UUID, uuid.UUID], tuple[uuid.UUID, uuid.UUID]] = {}
     for ticket_id, customer_id, channel_id in rows:
         if channel_id is not None:
-            newest.setdefault((customer_id, channel_id), ticket_id)
+            best.setdefault((customer_id, channel_id), (ticket_id, ticket_id))
+    # Newest first, so the first row of each pair is its latest such message.
+    routed = await session.execute(
+        select(Message.id, Message.ticket_id, Ticket.customer_id, Message.channel_id)
+        .join(Ticket, Ticket.id == Message.ticket_id)
+        .where(
+            Ticket.customer_id.in_(customer_ids),
+            Message.channel_id.in_(channel_ids),
+            Ticket.channel_id.is_distinct_from(Message.channel_id),
+        )
+        .order_by(Message.id.desc())
+    )
+    seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    for when, ticket_id, customer_id, channel_id in routed:
+        if channel_id is None or (customer_id, channel_id) in seen:
+            continue
+        pair = (customer_id, channel_id)
+        seen.add(pair)
+        if pair not in best or when > best[pair][0]:
+            best[pair] = (when, ticket_id)
+    newest = {pair: ticket_id for pair, (_, ticket_id) in best.items()}
     loaded = await get_tickets_unchecked(
         session, {ticket_id for pair, ticket_id in newest.items() if pair in pairs}
     )
@@ -987,7 +1240,8 @@ async def ensure_reply_token(session: AsyncSession, ticket: Ticket) -> str:
 
 
 async def find_by_reply_token(session: AsyncSession, token: str) -> Ticket | None:
-    return await session.scalar(select(Ticket).where(Ticket.reply_token == token.lower()))
+    found = await session.scalar(select(Ticket).where(Ticket.reply_token == token.lower()))
+    return await surviving(session, found)
 
 
 async def record_message_refs(

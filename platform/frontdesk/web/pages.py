@@ -28,16 +28,20 @@ from frontdesk.auth import service as auth
 from frontdesk.auth.models import User
 from frontdesk.auth.permissions import Permission as P
 from frontdesk.auth.sso import policy as sso_policy
+from frontdesk.calls import service as calls
 from frontdesk.canned import service as canned
+from frontdesk.channels import delivery
 from frontdesk.channels import service as channels
 from frontdesk.crypto.service import load_tenant_cipher
 from frontdesk.db import enter_tenant
 from frontdesk.errors import FrontdeskError, InvalidInput, NotFound, Unauthenticated
+from frontdesk.followups import service as followups
 from frontdesk.handoffs import service as handoffs
 from frontdesk.identity import service as identity
 from frontdesk.routing import rules as routing_rules
 from frontdesk.routing import sla
 from frontdesk.runtime import Runtime
+from frontdesk.tasks import service as tasks
 from frontdesk.tenancy.service import get_tenant_by_slug
 from frontdesk.tickets import inbox
 from frontdesk.tickets import service as tickets
@@ -263,6 +267,23 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     item: Any
     author: str
     attachments: list[dict[str, Any]] = []
+    # A note's text cut around its @mentions: (text, is a mention), for highlighting.
+    segments: list[tuple[str, bool]] = []
+    # The channel instance a reply went out on (its name), when not the ticket's own.
+    channel_name: str = ""
+
+
+def _segments(
+    body: str, mentioned: list[str], names: dict[uuid.UUID, str]
+) -> list[tuple[str, bool]]:
+    """The note's text in pieces, the mentions (of users it notified) marked."""
+    names = {k: v for k, v in names.items() if str(k) in mentioned}
+    out: list[tuple[str, bool]] = []
+    at = 0
+    for _, start, end in tickets.mentions_in(body, names):
+        out += [(body[at:start], False), (body[start:end], True)]
+        at = end
+    return [*out, (body[at:], False)] if out else []
 
 
 async def _timeline(db: AsyncSession, ticket: Ticket) -> list[TimelineEntry]:
@@ -270,6 +291,10 @@ async def _timeline(db: AsyncSession, ticket: Ticket) -> list[TimelineEntry]:
     customer = await identity.get_customer(db, ticket.customer_id)
     out: list[TimelineEntry] = []
     messages = await tickets.list_messages(db, ticket, limit=500)
+    elsewhere = {m.channel_id for m in messages if m.direction == "outbound"}
+    channel_names: dict[uuid.UUID | None, str] = {
+        c.id: c.name for c in await channels.get_channels(db, {i for i in elsewhere if i})
+    }
     files = await attachments.by_message(db, [m.id for m in messages])
     for m in messages:
         if m.author_user_id in users:
@@ -285,6 +310,14 @@ async def _timeline(db: AsyncSession, ticket: Ticket) -> list[TimelineEntry]:
                 item=m,
                 author=author,
                 attachments=files.get(m.id, []),
+                segments=_segments(
+                    m.body_text,
+                    m.meta.get("mentions") or [],
+                    {k: u.display_name for k, u in users.items()},
+                ),
+                channel_name=channel_names.get(m.channel_id, "")
+                if m.direction == "outbound" and m.channel_id != ticket.channel_id
+                else "",
             )
         )
     for e in await tickets.list_events(db, ticket, limit=500):
@@ -292,6 +325,21 @@ async def _timeline(db: AsyncSession, ticket: Ticket) -> list[TimelineEntry]:
             continue  # the message itself is on the timeline
         who = users[e.actor_user_id].display_name if e.actor_user_id in users else ""
         out.append(TimelineEntry(at=e.created_at, kind="event", item=e, author=who))
+    # Calls (their log: wait, duration, recording, transcript), callback tasks and
+    # satisfaction answers, through their domains' services, as the API shows them.
+    for c in await calls.for_ticket(db, ticket.id):
+        call = calls.out(c)
+        at = call.started_at or call.answered_at or call.ended_at or ticket.created_at
+        who = users[c.agent_user_id].display_name if c.agent_user_id in users else c.agent or ""
+        out.append(TimelineEntry(at=at, kind="call", item=call, author=who))
+    for task in await tasks.for_ticket(db, ticket.id):
+        who = users[task.assignee_id].display_name if task.assignee_id in users else ""
+        out.append(TimelineEntry(at=task.created_at, kind="task", item=tasks.out(task), author=who))
+    for survey in await followups.surveys_of(db, ticket):
+        at = survey.answered_at or survey.created_at
+        out.append(
+            TimelineEntry(at=at, kind="survey", item=followups.SurveyOut.of(survey), author="")
+        )
     out.sort(key=lambda entry: (entry.at, entry.kind))
     return out
 
@@ -323,12 +371,23 @@ async def ticket_view(
         if t.id != ticket.id
     ]
     contacts: list[identity.ContactView] = []
+    routes: list[dict[str, Any]] = []
     if page.has(P.CUSTOMERS_READ):
         cipher = await load_tenant_cipher(db, runtime.keyring, principal.tenant_id)
-        contacts = [
-            identity.masked_view(cipher, point)
-            for point in await identity.contact_points_of(db, customer.id)
-        ]
+        points = await identity.contact_points_of(db, customer.id)
+        contacts = [identity.masked_view(cipher, point) for point in points]
+        if page.has(P.TICKETS_REPLY) and ticket.state != TicketState.CLOSED.value:
+            # Values masked for everyone: choosing where a reply goes reveals nothing.
+            masked = {c.id: c for c in contacts}
+            routes = [
+                {
+                    "value": f"{channel.id}:{point.id}",
+                    "kind": channel.kind,
+                    "label": f"{channel.name} → {point.kind}: {masked[point.id].value}",
+                    "own": (channel.id, point.id) == (ticket.channel_id, ticket.contact_point_id),
+                }
+                for channel, point in await delivery.route_choices(db, runtime, ticket, points)
+            ]
     return render(
         "ticket.html",
         locale=page.locale,
@@ -336,11 +395,21 @@ async def ticket_view(
         ticket=ticket,
         customer=customer,
         contacts=contacts,
+        routes=routes,
+        mentionable=[u for u in await tickets.readers(db, ticket) if u.id != principal.user_id],
         timeline=await _timeline(db, ticket),
         id_names=await _id_names(db),
         clocks=await sla.ticket_status(db, ticket),
         handoffs=await handoffs.for_ticket(db, ticket.id),
         others=others,
+        merge_targets=[
+            o for o in others if o.merged_into_id is None and o.state != TicketState.CLOSED.value
+        ],
+        merged_here=await tickets.merged_into(db, ticket),
+        satisfaction=[s for s in await followups.surveys_of(db, ticket) if s.score is not None],
+        merged_into=await tickets.get_ticket_unchecked(db, ticket.merged_into_id)
+        if ticket.merged_into_id
+        else None,
         replies=replies,
         users=sorted(
             (u for u in users.values() if u.is_active), key=lambda u: u.display_name.lower()
@@ -372,14 +441,29 @@ def _back(ticket_id: uuid.UUID) -> Redirect:
 
 
 @post("/app/tickets/{ticket_id:uuid}/messages", opt=needs(P.TICKETS_READ))
-async def post_message(ticket_id: FromPath[uuid.UUID], db: Db, page: PageDep) -> Redirect:
-    """A reply (sent on the ticket's channel) or an internal note: the service checks which."""
+async def post_message(
+    ticket_id: FromPath[uuid.UUID], db: Db, runtime: Rt, page: PageDep
+) -> Redirect:
+    """A reply (on the channel picked, by default the ticket's) or an internal note:
+    the service checks which. ``route`` is ``<channel id>:<contact point id>``."""
     ticket = await tickets.get_ticket(db, page.principal, ticket_id)
     try:
         kind = MessageKind(page.field("kind", "reply"))
     except ValueError:
         raise InvalidInput("kind is reply or note") from None
-    await tickets.add_agent_message(db, page.principal, ticket, kind=kind, body=page.field("body"))
+    route = None
+    if kind is MessageKind.REPLY and page.field("route"):
+        channel_id, _, point_id = page.field("route").partition(":")
+        try:
+            chosen = uuid.UUID(channel_id), uuid.UUID(point_id)
+        except ValueError:
+            raise InvalidInput("route is a channel id and a contact point id") from None
+        route = await delivery.reply_route(
+            db, runtime, page.principal, ticket, channel_id=chosen[0], contact_point_id=chosen[1]
+        )
+    await tickets.add_agent_message(
+        db, page.principal, ticket, kind=kind, body=page.field("body"), route=route
+    )
     return _back(ticket_id)
 
 
@@ -421,6 +505,18 @@ async def post_assign(ticket_id: FromPath[uuid.UUID], db: Db, page: PageDep) -> 
         changes["team_id"] = page.uuid_field("team_id")
     await tickets.assign(db, page.principal, ticket, **changes)
     return _back(ticket_id)
+
+
+@post("/app/tickets/{ticket_id:uuid}/merge", opt=needs(P.TICKETS_UPDATE))
+async def post_merge(ticket_id: FromPath[uuid.UUID], db: Db, page: PageDep) -> Redirect:
+    """Merge this ticket into the one picked (the customer's other tickets); on to it."""
+    into = page.uuid_field("into_ticket_id")
+    if into is None:
+        raise InvalidInput("pick the ticket to merge this one into")
+    source = await tickets.get_ticket(db, page.principal, ticket_id)
+    target = await tickets.get_ticket(db, page.principal, into)
+    await tickets.merge_tickets(db, page.principal, source, target)
+    return _back(target.id)
 
 
 @post("/app/tickets/{ticket_id:uuid}/handoffs", opt=needs(P.TICKETS_UPDATE))
@@ -693,6 +789,7 @@ def web_router() -> Router:
             post_fields,
             post_assign,
             post_handoff,
+            post_merge,
             customer_view,
             customer_reveal,
             customer_merge,

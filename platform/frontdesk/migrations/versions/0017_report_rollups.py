@@ -1,7 +1,7 @@
 """reports: daily roll-ups of each tenant's figures, and the index that finds what changed
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-02 11:30:00.000000
 
 A report over more than a month reads one row per local day (per filter
@@ -20,7 +20,7 @@ import frontdesk.db
 from frontdesk.migrate import enable_row_level_security
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -138,6 +138,23 @@
         canned.value = "";
       });
     }
+    // The mention picker puts "@Display Name " at the cursor; the server finds it there.
+    const mention = document.getElementById("mention");
+    if (mention) {
+      mention.addEventListener("change", function () {
+        const name = mention.value;
+        if (name) {
+          const at = box.selectionStart ?? box.value.length;
+          const before = box.value.slice(0, at);
+          const gap = before && !/\s$/.test(before) ? " " : "";
+          const insert = gap + "@" + name + " ";
+          box.value = before + insert + box.value.slice(at);
+          box.selectionStart = box.selectionEnd = at + insert.length;
+          box.focus();
+        }
+        mention.value = "";
+      });
+    }
   }
 
   tick();

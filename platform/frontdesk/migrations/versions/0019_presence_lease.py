@@ -1,7 +1,7 @@
 """presence: a lease on an agent's open inbox sockets
 
-Revision ID: 0020
-Revises: 0015
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-02 11:45:00.000000
 
 ``agent_profiles.socket_lease_until``: open sockets renew it; once it has
@@ -16,8 +16,8 @@ from alembic import op
 
 import frontdesk.db
 
-revision: str = "0020"
-down_revision: str | None = "0015"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
