@@ -2,7 +2,9 @@
 """Frontdesk's developer bootstrap: standard library only, Python 3.11+.
 
     python3 dev.py demo [ARGS...]   run the embedded demo (args go to `frontdesk demo`)
-    python3 dev.py test [ARGS...]   check PostgreSQL and Redis, then run pytest (args go to pytest)
+    python3 dev.py test [ARGS...]   check PostgreSQL and Redis, then run pytest (args go to pytest;
+                                    on every core, `-n auto`, unless ARGS give -n: `-n 0` runs
+                                    serially, for a debugger or -s)
     python3 dev.py lint             ruff check, ruff format --check, mypy
     python3 dev.py fmt              ruff format and ruff check --fix
     python3 dev.py venv             only create or refresh .venv
@@ -433,12 +435,30 @@ def cmd_demo(args: list[str]) -> int:
     os.execv(frontdesk, argv)  # replaces this process; Ctrl-C goes straight to the demo
 
 
+def gives_workers(args: list[str]) -> bool:
+    """Whether pytest ARGS already say how many xdist workers (or no xdist at all)."""
+    for i, arg in enumerate(args):
+        if arg in {"-n", "--numprocesses"} or arg.startswith(("--numprocesses=", "--dist")):
+            return True
+        if arg.startswith("-n") and arg[2:].isalnum():  # -n2, -nauto
+            return True
+        if arg == "-p" and i + 1 < len(args) and args[i + 1] == "no:xdist":
+            return True
+        if arg == "-pno:xdist":
+            return True
+    return False
+
+
 def cmd_test(args: list[str]) -> int:
     ensure_venv()
     env = dict(os.environ)
     ensure_services(env)
     if (ROOT / "tests" / "web").is_dir() and env.get("FRONTDESK_BROWSER_TESTS") != "0":
         ensure_chromium(env)
+    if not gives_workers(args):
+        # One pytest-xdist worker per core; tests that share an expensive
+        # module fixture are kept on one worker (@pytest.mark.xdist_group).
+        args = ["-n", "auto", "--dist", "loadgroup", *args]
     return run([VENV_PYTHON, "-m", "pytest", *args], cwd=ROOT, env=env)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -126,6 +128,21 @@ def test_adapters_list_shows_installed_adapters() -> None:
 def test_worker_without_redis_explains_itself(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["worker"], env={"FRONTDESK_DATA_DIR": str(tmp_path)})
     assert r.exit_code != 0 and "FRONTDESK_REDIS_URL" in r.output
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_it_was() -> Iterator[None]:
+    """Commands run in this process (``worker``) configure logging for a process
+    of their own: the root logger at INFO, writing to the stderr CliRunner
+    swapped in and closes. Left so, every later test of this pytest process
+    would log (and fail to write) each request's lines."""
+    root = logging.getLogger()
+    level, handlers = root.level, root.handlers[:]
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
 
 
 @pytest.fixture(autouse=True)

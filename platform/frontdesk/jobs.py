@@ -395,16 +395,20 @@ class Jobs:
         return sum(1 for _ in self.broker.client.scan_iter(match=pattern, count=500))
 
     def stop_worker(self) -> None:
+        # Taken under the lock, stopped outside it: stopping waits for the
+        # jobs in flight, and a job may need the lock (``release``): holding it
+        # here would wait for that job forever.
         with self._lock:
-            if self._alive is not None:
-                # The mark is gone when this returns.
-                self._alive.set()
-                if self._alive_thread is not None:
-                    self._alive_thread.join(timeout=5)
-                self._alive = self._alive_thread = None
-            if self._worker is not None:
-                self._worker.stop()
-                self._worker = None
+            alive, alive_thread = self._alive, self._alive_thread
+            worker = self._worker
+            self._alive = self._alive_thread = self._worker = None
+        if alive is not None:
+            # The mark is gone when this returns.
+            alive.set()
+            if alive_thread is not None:
+                alive_thread.join(timeout=5)
+        if worker is not None:
+            worker.stop()
 
     def join(self, timeout_ms: int = 60_000) -> None:
         """Wait until every queue is empty and the worker idle (in-process broker only).

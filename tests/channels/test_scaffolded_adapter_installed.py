@@ -25,6 +25,10 @@ from frontdesk.runtime import Runtime
 
 SECRET = "partner-shared-secret-0123"
 
+# Under pytest-xdist, this file's tests run on one worker: the package is
+# pip-installed once (the module fixture), not once per worker.
+pytestmark = pytest.mark.xdist_group("scaffolded-adapter")
+
 
 @pytest.fixture(scope="module")
 def installed_adapter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -21,6 +21,7 @@ async def test_a_request_logs_one_json_line_with_its_request_and_ticket_ids(
     handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter())
     access = logging.getLogger("frontdesk.access")
+    level = access.level
     access.addHandler(handler)
     access.setLevel(logging.INFO)
     try:
@@ -34,6 +35,9 @@ async def test_a_request_logs_one_json_line_with_its_request_and_ticket_ids(
         assert len(made.headers["x-request-id"]) == 32
     finally:
         access.removeHandler(handler)
+        # Left at INFO, every later request of the session would log a line
+        # for pytest to capture.
+        access.setLevel(level)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     first = lines[0]
     assert first["request_id"] == "req-42"

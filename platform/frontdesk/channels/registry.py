@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from importlib import metadata
 from types import ModuleType
 from typing import Any
@@ -28,14 +30,52 @@ class AdapterInfo(msgspec.Struct, frozen=True, kw_only=True):
     distribution: str | None
 
 
+class _EntryPoint(msgspec.Struct, frozen=True):
+    name: str
+    entry_point: metadata.EntryPoint
+    distribution: str
+
+
+# Scanning every installed distribution's metadata for the entry points takes
+# tens of milliseconds, and a process builds a registry with every Runtime
+# (tests build hundreds). What is installed does not change while a process
+# runs, unless sys.path does (a test installs an adapter into a folder it puts
+# on sys.path), so the scan is kept per sys.path.
+_scans: dict[tuple[str, ...], tuple[_EntryPoint, ...]] = {}
+_scans_lock = threading.Lock()
+
+
+def _entry_points() -> tuple[_EntryPoint, ...]:
+    key = tuple(sys.path)
+    with _scans_lock:
+        found = _scans.get(key)
+        if found is None:
+            seen: set[str] = set()
+            out = []
+            # As pluggy's load_setuptools_entrypoints: the first distribution
+            # on sys.path that registers a name wins.
+            for dist in metadata.distributions():
+                for ep in dist.entry_points:
+                    if ep.group == ENTRY_POINT_GROUP and ep.name not in seen:
+                        seen.add(ep.name)
+                        out.append(_EntryPoint(ep.name, ep, f"{dist.name} {dist.version}"))
+            found = _scans[key] = tuple(out)
+    return found
+
+
 class Registry:
     """The installed adapters by kind, checked once at start-up."""
 
     def __init__(self, *, load_entry_points: bool = True, plugins: tuple[Any, ...] = ()) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
+        # Plugin (by id) to "distribution version", for ``frontdesk adapters list``.
+        self._distributions: dict[int, str] = {}
         if load_entry_points:
-            self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            for found in _entry_points():
+                plugin = found.entry_point.load()
+                self.pm.register(plugin, name=found.name)
+                self._distributions[id(plugin)] = found.distribution
         for plugin in plugins:
             self.pm.register(plugin)
         self._adapters: dict[str, AdapterClass] = {}
@@ -49,14 +89,12 @@ class Registry:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise ConfigurationError(f"a channel plugin is invalid: {exc}") from None
-        dists = {id(p): d for p, d in self.pm.list_plugin_distinfo()}
         sdk = Version(SDK_VERSION)
         for plugin in self.pm.get_plugins():
             impl = getattr(plugin, "frontdesk_channel_adapters", None)
             if impl is None:
                 continue
             name = self.pm.get_name(plugin) or repr(plugin)
-            dist = dists.get(id(plugin))
             for cls in impl():
                 self._check(cls, name, sdk)
                 if cls.kind in self._adapters:
@@ -70,7 +108,7 @@ class Registry:
                     display_name=cls.display_name,
                     version=cls.version,
                     plugin=name,
-                    distribution=f"{dist.project_name} {dist.version}" if dist else None,
+                    distribution=self._distributions.get(id(plugin)),
                 )
 
     @staticmethod
