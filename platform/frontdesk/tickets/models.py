@@ -55,7 +55,7 @@ class Ticket(TenantOwned, Base):
         # subject and of every message, kept by triggers and GIN-indexed for
         # the inbox's search (migration 0016); the model leaves it unmapped,
         # so it is never loaded or written from here.
-        # On PostgreSQL they include the other filters, the times and the tags,
+        # On PostgreSQL they include the other filters and the times,
         # so a report narrowed by two filters reads its tickets from one of
         # them alone (migration 0020, which adds the category's).
         *(
@@ -68,7 +68,6 @@ class Ticket(TenantOwned, Base):
                     *(c for c in _FILTERS if c != column),
                     "created_at",
                     "resolved_at",
-                    "tags",
                 ],
             )
             for column in _FILTERS
