@@ -330,6 +330,12 @@ async def main(args: argparse.Namespace) -> None:
                     "month, priority high",
                     ReportFilters(**{**_fields(_period(30)), "priority": Priority.HIGH}),
                 ),
+                (
+                    "month, one channel and priority high",
+                    ReportFilters(
+                        **{**_fields(_period(30)), "channel": "email", "priority": Priority.HIGH}
+                    ),
+                ),
                 ("a quarter (90 days)", _period(90)),
                 ("year", _period(365)),
                 (

@@ -23,6 +23,7 @@ from reports.month import (
     build,
     expected,
     month,
+    same,
 )
 
 PERIOD = {"start": START.isoformat(), "end": END.isoformat()}
@@ -37,23 +38,6 @@ async def get_report(
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
-
-
-def same(got: dict[str, Any], want: dict[str, Any]) -> None:
-    """Equal, with durations compared to a millisecond (float sums in SQL)."""
-    assert got.keys() == want.keys()
-    for key in want:
-        assert _rounded(got[key]) == _rounded(want[key]), key
-
-
-def _rounded(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 3)
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rounded(v) for v in value]
-    return value
 
 
 async def test_a_month_of_tickets_every_figure_and_filter(

@@ -19,7 +19,7 @@ from frontdesk.reports.models import ReportRollup
 from frontdesk.reports.service import ReportFilters, build_report
 from frontdesk.runtime import Runtime
 from frontdesk.tickets.states import Priority
-from reports.month import SHANGHAI, build, month
+from reports.month import SHANGHAI, Spec, actual, build, expected, month, same
 
 # The month's tickets (November 2026 in Shanghai) and more than a month around them.
 PERIOD = ReportFilters(start=dt.date(2026, 10, 1), end=dt.date(2026, 12, 10))
@@ -106,10 +106,17 @@ async def test_a_long_report_from_roll_ups_equals_the_rows_and_follows_late_chan
         assert answered["source"]["live_days"] == 71 - ROLLED, narrow
         same_within_precision(answered, live)
     assert live["volume"]["new"] > 0 and live["resolution"]["count"] > 0
-    # Two filters at once: from the rows.
-    f = ReportFilters(start=PERIOD.start, end=PERIOD.end, channel="email", category="care")
-    answered, live = await both(runtime, tenant, f)
-    assert answered["source"]["rollup_days"] == 0 and answered == live
+    # Two filters at once: from the rows, every figure as worked out in the test.
+    for narrow, keep in (
+        ({"channel": "email", "category": "care"}, _email_care),
+        ({"channel": "email", "priority": Priority.NORMAL}, _email_normal),
+    ):
+        f = ReportFilters(start=PERIOD.start, end=PERIOD.end, **narrow)
+        answered, live = await both(runtime, tenant, f)
+        assert answered["source"]["rollup_days"] == 0 and answered == live
+        want = expected(specs, keep, PERIOD.start, PERIOD.end)
+        assert want["volume"]["new"] > 0 and want["sla"], narrow
+        same(actual(answered), want)
 
     # Late changes to November's tickets after the refresh: one resolved, one
     # reopened. Their days are answered from the rows until the next refresh.
@@ -146,6 +153,14 @@ async def test_a_long_report_from_roll_ups_equals_the_rows_and_follows_late_chan
         assert (await session.scalars(select(ReportRollup.tenant_id).distinct())).all() == []
     assert theirs.volume.new == 0 and theirs.volume.resolved == 0
     assert theirs.resolution.count == 0 and theirs.sla == [] and theirs.handoffs == []
+
+
+def _email_care(s: Spec) -> bool:
+    return s.channel == "email" and s.category == "care"
+
+
+def _email_normal(s: Spec) -> bool:
+    return s.channel == "email" and s.priority == "normal"
 
 
 @pytest.mark.postgres_only

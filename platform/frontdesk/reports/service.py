@@ -47,6 +47,7 @@ from sqlalchemy import (
     literal,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -310,6 +311,11 @@ async def build_report(session: AsyncSession, f: ReportFilters, *, rollups: bool
     if sql.postgres:
         # Sorts for the percentiles stay in memory (the default 4 MB spills a month).
         await session.execute(text("SET LOCAL work_mem = '64MB'"))
+        # Each report is planned for its own period and filters: asyncpg prepares
+        # statements, and after five runs of one PostgreSQL may switch to a
+        # generic plan that sees neither (a year with two filters then read
+        # 3.5 s instead of 1 s on the bench database).
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     created = [Ticket.created_at >= start, Ticket.created_at < end, *narrow]
 
     # One pass over the period's new tickets gives their count, categories,
@@ -346,23 +352,12 @@ async def build_report(session: AsyncSession, f: ReportFilters, *, rollups: bool
         backlog=await _backlog(session, narrow, end),
     )
 
-    times = await _durations(
-        session,
-        sql,
-        TicketSla.consumed_seconds,
-        [
-            TicketSla.metric.in_(["first_response", "resolution"]),
-            TicketSla.state == "met",
-            TicketSla.met_at >= start,
-            TicketSla.met_at < end,
-            *_on_tickets(TicketSla, narrow),
-        ],
-        group=TicketSla.metric,
-    )
-    clock_times = {}
-    for metric in ("first_response", "resolution"):
-        count, median, p90 = times.get(metric, (0, None, None))
-        clock_times[metric] = Durations(count=count, median_seconds=median, p90_seconds=p90)
+    if narrow and sql.postgres:
+        # Narrowed, the clocks are read through their tickets: one pass over them.
+        clock_times, sla = await _clocks_narrowed(session, narrow, start, end)
+    else:
+        clock_times = await _clock_durations(session, sql, narrow, start, end)
+        sla = await _sla(session, narrow, start, end)
 
     days = []
     when = f.start
@@ -377,7 +372,7 @@ async def build_report(session: AsyncSession, f: ReportFilters, *, rollups: bool
         volume=volume,
         first_response=clock_times["first_response"],
         resolution=clock_times["resolution"],
-        sla=await _sla(session, narrow, start, end),
+        sla=sla,
         satisfaction=await _satisfaction(session, narrow, start, end),
         phone_answer=await _phone_answer(session, sql, narrow, start, end),
         categories=_top(categories),
@@ -564,13 +559,104 @@ async def _backlog(
     return sum(int(n or 0) for n in row)
 
 
+async def _clock_durations(
+    session: AsyncSession,
+    sql: _Sql,
+    narrow: list[ColumnElement[bool]],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> dict[str, Durations]:
+    """First response and resolution: the clocks met in the period."""
+    times = await _durations(
+        session,
+        sql,
+        TicketSla.consumed_seconds,
+        [
+            TicketSla.metric.in_(["first_response", "resolution"]),
+            TicketSla.state == "met",
+            TicketSla.met_at >= start,
+            TicketSla.met_at < end,
+            *_on_tickets(TicketSla, narrow),
+        ],
+        group=TicketSla.metric,
+    )
+    out = {}
+    for metric in ("first_response", "resolution"):
+        count, median, p90 = times.get(metric, (0, None, None))
+        out[metric] = Durations(count=count, median_seconds=median, p90_seconds=p90)
+    return out
+
+
+def _late() -> ColumnElement[bool]:
+    # Late is late even when no breach timer fired (a scheduler that was down).
+    return (TicketSla.breached_at.is_not(None)) | (
+        (TicketSla.state == "met") & (TicketSla.consumed_seconds > TicketSla.target_seconds)
+    )
+
+
+def _sla_target(metric: str, policy: str, target: Any, m: Any, b: Any) -> SlaTarget:
+    m, b = int(m or 0), int(b or 0)
+    return SlaTarget(
+        metric=metric,
+        policy=policy,
+        target_seconds=int(target),
+        met=m,
+        breached=b,
+        attainment=m / (m + b) if m + b else None,
+    )
+
+
+async def _clocks_narrowed(
+    session: AsyncSession, narrow: list[ColumnElement[bool]], start: dt.datetime, end: dt.datetime
+) -> tuple[dict[str, Durations], list[SlaTarget]]:
+    """``_clock_durations`` and ``_sla`` in one pass over the matching tickets' clocks
+    (PostgreSQL): the clocks of a narrowed report are found ticket by ticket
+    (``ix_ticket_slas_tenant_ticket_report``, migration 0020), and finding
+    them once rather than twice halves the report's largest cost."""
+    was_met = and_(
+        TicketSla.metric.in_(["first_response", "resolution"]),
+        TicketSla.state == "met",
+        TicketSla.met_at >= start,
+        TicketSla.met_at < end,
+    )
+    started = and_(TicketSla.started_at >= start, TicketSla.started_at < end)
+    late = _late()
+    seconds = TicketSla.consumed_seconds
+    rows = await session.execute(
+        select(
+            TicketSla.metric,
+            TicketSla.policy,
+            func.grouping(TicketSla.policy),
+            func.count().filter(was_met),
+            func.percentile_cont(0.5).within_group(seconds).filter(was_met),
+            func.percentile_cont(0.9).within_group(seconds).filter(was_met),
+            func.count().filter(started),
+            func.max(TicketSla.target_seconds).filter(started),
+            func.count().filter(and_(started, TicketSla.state == "met", ~late)),
+            func.count().filter(and_(started, late)),
+        )
+        .where(was_met | started, *_on_tickets(TicketSla, narrow))
+        .group_by(func.grouping_sets(TicketSla.metric, tuple_(TicketSla.metric, TicketSla.policy)))
+    )
+    durations = {
+        m: Durations(count=0, median_seconds=None, p90_seconds=None)
+        for m in ("first_response", "resolution")
+    }
+    sla = []
+    for metric, policy, per_metric, n, median, p90, n_started, target, m, b in rows:
+        if per_metric:
+            if metric in durations and n:
+                durations[metric] = Durations(count=int(n), median_seconds=median, p90_seconds=p90)
+        elif n_started:
+            sla.append(_sla_target(metric, policy, target, m, b))
+    sla.sort(key=lambda t: (t.metric, t.policy))
+    return durations, sla
+
+
 async def _sla(
     session: AsyncSession, narrow: list[ColumnElement[bool]], start: dt.datetime, end: dt.datetime
 ) -> list[SlaTarget]:
-    # Late is late even when no breach timer fired (a scheduler that was down).
-    late = (TicketSla.breached_at.is_not(None)) | (
-        (TicketSla.state == "met") & (TicketSla.consumed_seconds > TicketSla.target_seconds)
-    )
+    late = _late()
     met = func.sum(case((and_(TicketSla.state == "met", ~late), 1), else_=0))
     breached = func.sum(case((late, 1), else_=0))
     rows = await session.execute(
@@ -589,20 +675,7 @@ async def _sla(
         .group_by(TicketSla.metric, TicketSla.policy)
         .order_by(TicketSla.metric, TicketSla.policy)
     )
-    out = []
-    for metric, policy, target, m, b in rows:
-        m, b = int(m or 0), int(b or 0)
-        out.append(
-            SlaTarget(
-                metric=metric,
-                policy=policy,
-                target_seconds=int(target),
-                met=m,
-                breached=b,
-                attainment=m / (m + b) if m + b else None,
-            )
-        )
-    return out
+    return [_sla_target(metric, policy, target, m, b) for metric, policy, target, m, b in rows]
 
 
 async def _satisfaction(

@@ -87,6 +87,23 @@ class TicketSla(TenantScoped, Base):
                 "breached_at",
             ],
         ),
+        # Reports narrowed by filters: the clocks of the matching tickets, read
+        # from the index alone on PostgreSQL (migration 0020).
+        Index(
+            "ix_ticket_slas_tenant_ticket_report",
+            "tenant_id",
+            "ticket_id",
+            postgresql_include=[
+                "metric",
+                "policy",
+                "state",
+                "started_at",
+                "met_at",
+                "target_seconds",
+                "consumed_seconds",
+                "breached_at",
+            ],
+        ),
     )
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

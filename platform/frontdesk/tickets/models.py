@@ -34,6 +34,10 @@ class TicketCounter(TenantScoped, Base):
     last_number: Mapped[int] = mapped_column(default=0)
 
 
+# The report's filter columns (``reports.service.ReportFilters``).
+_FILTERS = ("channel", "priority", "category", "team_id", "assignee_id")
+
+
 class Ticket(TenantOwned, Base):
     __tablename__ = "tickets"
     __table_args__ = (
@@ -51,10 +55,23 @@ class Ticket(TenantOwned, Base):
         # subject and of every message, kept by triggers and GIN-indexed for
         # the inbox's search (migration 0016); the model leaves it unmapped,
         # so it is never loaded or written from here.
-        Index("ix_tickets_tenant_assignee_id", "tenant_id", "assignee_id", "id"),
-        Index("ix_tickets_tenant_team_id", "tenant_id", "team_id", "id"),
-        Index("ix_tickets_tenant_priority_id", "tenant_id", "priority", "id"),
-        Index("ix_tickets_tenant_channel_id", "tenant_id", "channel", "id"),
+        # On PostgreSQL they include the other filters and the times,
+        # so a report narrowed by two filters reads its tickets from one of
+        # them alone (migration 0020, which adds the category's).
+        *(
+            Index(
+                f"ix_tickets_tenant_{column.removesuffix('_id')}_id",
+                "tenant_id",
+                column,
+                "id",
+                postgresql_include=[
+                    *(c for c in _FILTERS if c != column),
+                    "created_at",
+                    "resolved_at",
+                ],
+            )
+            for column in _FILTERS
+        ),
         # Reports: a tenant's tickets created or resolved in a period (migration 0014).
         Index(
             "ix_tickets_tenant_created",
