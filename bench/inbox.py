@@ -360,6 +360,8 @@ def main(args: argparse.Namespace) -> int:
         asyncio.run(_admin(f'CREATE DATABASE "{NAME}"'))
     try:
         if args.reuse:
+            # A data set kept by an older checkout: bring its schema to this one's.
+            asyncio.run(upgrade(settings))
             tenant_id, agent_id = asyncio.run(_kept())
         else:
             asyncio.run(upgrade(settings))
