@@ -8,49 +8,27 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
-import smtplib
 
 from frontdesk.channels import CheckStep
 from frontdesk_email.config import EmailConfig
 from frontdesk_email.imap import _Session, mailbox_name
-from frontdesk_email.outbound import Abort, receipt_for, tls_context
+from frontdesk_email.outbound import Abort, open_smtp, quit_smtp, receipt_for
 
 
 def smtp(config: EmailConfig, abort: Abort) -> CheckStep:
     """Connect, STARTTLS or TLS as configured, log in when a username is set; send nothing."""
     assert config.smtp_host is not None
     what = f"SMTP {config.smtp_host}:{config.smtp_port}"
-    timeout = config.smtp_timeout_seconds
-    context = tls_context(config.smtp_ca_pem) if config.smtp_security != "none" else None
-    client: smtplib.SMTP | None = None
     try:
-        if config.smtp_security == "tls":
-            client = smtplib.SMTP_SSL(
-                config.smtp_host, config.smtp_port, timeout=timeout, context=context
-            )
-        else:
-            client = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=timeout)
-        abort.attach(client.sock)
-        client.ehlo()
-        if config.smtp_security == "starttls":
-            client.starttls(context=context)
-            abort.attach(client.sock)
-            client.ehlo()
-        if config.smtp_username is not None and config.smtp_password is not None:
-            client.login(config.smtp_username, config.smtp_password)
-            detail = f"logged in as {config.smtp_username}"
-        else:
-            detail = "connected (no login configured)"
-        return CheckStep(what=what, ok=True, detail=detail)
+        client = open_smtp(config, abort)
     except Exception as exc:  # a check reports, never raises
         # The same wording as a failed delivery's, so an admin sees one language.
-        return CheckStep(what=what, ok=False, detail=receipt_for(exc, timeout).error or str(exc))
-    finally:
-        if client is not None:
-            try:
-                client.quit()
-            except (smtplib.SMTPException, OSError):
-                client.close()
+        error = receipt_for(exc, config.smtp_timeout_seconds).error
+        return CheckStep(what=what, ok=False, detail=error or str(exc))
+    quit_smtp(client)
+    if config.smtp_username is not None and config.smtp_password is not None:
+        return CheckStep(what=what, ok=True, detail=f"logged in as {config.smtp_username}")
+    return CheckStep(what=what, ok=True, detail="connected (no login configured)")
 
 
 def imap(config: EmailConfig, abort: Abort) -> CheckStep:

@@ -177,8 +177,11 @@ def tls_context(ca_pem: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
 
 
-def submit(config: EmailConfig, built: Built, abort: Abort) -> None:
-    """Hand ``built`` to the SMTP server (blocking: run it in a thread). Raises on failure."""
+def open_smtp(config: EmailConfig, abort: Abort) -> smtplib.SMTP:
+    """Connect, TLS or STARTTLS as configured, and log in when a username is set.
+
+    Blocking. Used by delivery and by the connection check, so both speak to
+    the server the same way; the caller quits the returned client."""
     assert config.smtp_host is not None
     timeout = config.smtp_timeout_seconds
     context = tls_context(config.smtp_ca_pem) if config.smtp_security != "none" else None
@@ -189,7 +192,6 @@ def submit(config: EmailConfig, built: Built, abort: Abort) -> None:
         )
     else:
         client = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=timeout)
-    done = False
     try:
         abort.attach(client.sock)
         client.ehlo()
@@ -199,20 +201,33 @@ def submit(config: EmailConfig, built: Built, abort: Abort) -> None:
             client.ehlo()
         if config.smtp_username is not None and config.smtp_password is not None:
             client.login(config.smtp_username, config.smtp_password)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def quit_smtp(client: smtplib.SMTP) -> None:
+    """QUIT politely; a server that already hung up is just closed."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
+
+def submit(config: EmailConfig, built: Built, abort: Abort) -> None:
+    """Hand ``built`` to the SMTP server (blocking: run it in a thread). Raises on failure."""
+    client = open_smtp(config, abort)
+    try:
         client.send_message(
             built.message,
             from_addr=config.envelope_from or config.from_address,
             to_addrs=[built.recipient],
         )
-        done = True
-    finally:
-        if done:
-            try:
-                client.quit()
-            except (smtplib.SMTPException, OSError):
-                client.close()
-        else:
-            client.close()
+    except BaseException:
+        client.close()
+        raise
+    quit_smtp(client)
 
 
 def _reply_text(value: bytes | str) -> str:
