@@ -440,26 +440,17 @@ async def _from_rollups(
     asked = sum(total.surveys.values())
     responses = sum(distribution.values())
     calls, answered, within = total.calls
-    handoffs = []
-    if total.handoffs:
-        teams = [uuid.UUID(t) for t in total.handoffs]
-        names = dict(
-            (await session.execute(select(Team.id, Team.name).where(Team.id.in_(teams)))).all()
-        )
-        for team in teams:
-            requested, done, overdue = total.handoffs[str(team)]
-            hist = total.handoff_times.get(str(team), {})
-            handoffs.append(
-                TeamHandoffs(
-                    team_id=team,
-                    team=names.get(team, "?"),
-                    requested=requested,
-                    done=done,
-                    overdue=overdue,
-                    median_seconds=daily.hist_percentile(hist, 0.5),
-                    p90_seconds=daily.hist_percentile(hist, 0.9),
-                )
+    handoffs = await _team_handoffs(
+        session,
+        {
+            uuid.UUID(team): (
+                *counts,
+                daily.hist_percentile(total.handoff_times.get(team, {}), 0.5),
+                daily.hist_percentile(total.handoff_times.get(team, {}), 0.9),
             )
+            for team, counts in total.handoffs.items()
+        },
+    )
     days = []
     when = f.start
     while when <= f.end:
@@ -495,7 +486,7 @@ async def _from_rollups(
         ),
         categories=_top(Counter(total.categories)),
         tags=_top(Counter(total.tags)),
-        handoffs=sorted(handoffs, key=lambda t: (-t.requested, t.team)),
+        handoffs=handoffs,
         busiest_hours=[total.hours.get(h, 0) for h in range(24)],
         days=days,
         source=ReportSource(
@@ -785,21 +776,36 @@ async def _handoffs(
         [*where, Handoff.status == "done", Handoff.resolved_at.is_not(None)],
         group=Handoff.team_id,
     )
-    names = dict(
-        (await session.execute(select(Team.id, Team.name).where(Team.id.in_(counts)))).all()
+    return await _team_handoffs(
+        session,
+        {
+            team: (n, done, overdue, *times.get(team, (0, None, None))[1:])
+            for team, (n, done, overdue) in counts.items()
+        },
     )
-    out = []
-    for team_id, (n, done, overdue) in counts.items():
-        _, median, p90 = times.get(team_id, (0, None, None))
-        out.append(
-            TeamHandoffs(
-                team_id=team_id,
-                team=names.get(team_id, "?"),
-                requested=n,
-                done=done,
-                overdue=overdue,
-                median_seconds=median,
-                p90_seconds=p90,
-            )
+
+
+async def _team_handoffs(
+    session: AsyncSession,
+    by_team: dict[uuid.UUID, tuple[Any, ...]],
+) -> list[TeamHandoffs]:
+    """Each team's hand-off figures (requested, done, overdue, median, p90), named,
+    busiest first: the same for the rows and the roll-ups."""
+    if not by_team:
+        return []
+    names = dict(
+        (await session.execute(select(Team.id, Team.name).where(Team.id.in_(by_team)))).all()
+    )
+    out = [
+        TeamHandoffs(
+            team_id=team,
+            team=names.get(team, "?"),
+            requested=requested,
+            done=done,
+            overdue=overdue,
+            median_seconds=median,
+            p90_seconds=p90,
         )
+        for team, (requested, done, overdue, median, p90) in by_team.items()
+    ]
     return sorted(out, key=lambda t: (-t.requested, t.team))
