@@ -57,13 +57,15 @@ class WebchatAdapter(ChannelAdapter[WebchatConfig]):
     kind = "webchat"
     display_name = "Web chat"
     version = __version__
-    sdk_versions = ">=1.1,<2"
+    sdk_versions = ">=1.3,<2"  # 1.3: Capabilities.conversation_only
     config_type = WebchatConfig
     contact_kind = "webchat"
     # A verified visitor (or one who gave an email in the pre-chat form) is
     # found by email, so their chats join that customer's history.
     contact_kinds = frozenset({"webchat", "email"})
-    capabilities = Capabilities(threads=True, typing=True, read_receipts=True, max_length=20_000)
+    capabilities = Capabilities(
+        threads=True, typing=True, read_receipts=True, max_length=20_000, conversation_only=True
+    )
 
     async def verify(self, request: InboundRequest) -> None:
         """Only the widget server signs: a browser cannot post to the webhook URL."""

@@ -58,6 +58,7 @@ from frontdesk.channels.types import (
 #: 1.3 added ``ChannelAdapter.check`` (optional: test a channel's connection
 #: from the admin console) with ``CheckResult`` and ``CheckStep``.
 #: It also added ``TARGET``, the mark on config fields the adapter connects to.
+#: and ``Capabilities.conversation_only`` (web chat: never a route for another ticket).
 SDK_VERSION = "1.3"
 
 __all__ = [

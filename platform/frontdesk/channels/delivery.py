@@ -46,11 +46,6 @@ log = logging.getLogger("frontdesk.delivery")
 LEASE = dt.timedelta(minutes=2)
 
 
-# A web chat visitor is reached only inside their own chat conversation, and a
-# web chat channel answers only in one: neither is a route for another ticket.
-CONVERSATION_ONLY = frozenset({"webchat"})
-
-
 async def reply_route(
     session: AsyncSession,
     runtime: Runtime,
@@ -118,8 +113,15 @@ def unreachable(
     ):
         return f"a {point.provider} handle is not reached through {channel.kind}"
     own = (channel.id, point.id) == (ticket.channel_id, ticket.contact_point_id)
-    if not own and (channel.kind in CONVERSATION_ONLY or point.kind in CONVERSATION_ONLY):
-        return "web chat answers only in the visitor's own conversation"
+    if not own:
+        # Capabilities.conversation_only (web chat): such a channel answers only in
+        # the conversation its customer opened, and no other channel reaches its visitors.
+        for kind in runtime.registry.kinds():
+            cls = runtime.registry.get(kind)
+            if cls.capabilities.conversation_only and (
+                cls.kind == channel.kind or cls.contact_kind == point.kind
+            ):
+                return f"{cls.kind} answers only in the customer's own conversation"
     return None
 
 

@@ -42,6 +42,10 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     #: a person sends many short messages (chat, IM); a channel's
     #: ``sender_rate_limit`` setting turns it on there. (SDK 1.1)
     automatic_senders: bool = False
+    #: The channel answers only inside the conversation the customer opened
+    #: (web chat): it is never offered to reply on another ticket, and its
+    #: customers' contact points are reached by no other channel. (SDK 1.3)
+    conversation_only: bool = False
 
 
 class ContactRef(msgspec.Struct, frozen=True, kw_only=True):
